@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what hardbox's build, tests and demo need, when it is missing:
+# the musl targets, and the Debian packages the tests use as oracles and
+# probes. Safe to run again; does nothing when all is there.
+set -euo pipefail
+
+need_rust_target() {
+  rustup target list --installed 2>/dev/null | grep -qx "$1" || rustup target add "$1"
+}
+need_rust_target x86_64-unknown-linux-musl
+need_rust_target aarch64-unknown-linux-musl
+
+# command-or-file : Debian package
+wanted=(
+  ip:iproute2 unshare:util-linux nsenter:util-linux setpriv:util-linux
+  /bin/busybox:busybox-static podman:podman runc:runc
+  qemu-aarch64-static:qemu-user-static
+  tini-static:tini dumb-init:dumb-init catatonit:catatonit gosu:gosu
+  hyperfine:hyperfine /usr/bin/time:time newuidmap:uidmap
+)
+missing=()
+for pair in "${wanted[@]}"; do
+  what=${pair%%:*} pkg=${pair#*:}
+  if [[ $what == /* ]]; then [[ -e $what ]] && continue
+  else command -v "$what" >/dev/null 2>&1 && continue
+  fi
+  missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "deps: missing ${missing[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+fi

@@ -1,0 +1,64 @@
+//! stderr messages, one line each, prefixed with the applet's name.
+//!
+//! `HARDBOX_LOG=quiet|info|debug` (default info): info is one line per setup
+//! step done; debug adds one line per signal and per reaped child.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Quiet = 0,
+    Info = 1,
+    Debug = 2,
+}
+
+static LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
+static APPLET: OnceLock<&'static str> = OnceLock::new();
+
+/// Called once by the dispatcher, before the applet runs.
+pub fn init(applet: &'static str, setting: Option<&str>) {
+    let _ = APPLET.set(applet);
+    let level = match setting {
+        Some("quiet") => Level::Quiet,
+        Some("debug") => Level::Debug,
+        _ => Level::Info,
+    };
+    LEVEL.store(level as u8, Ordering::Relaxed);
+}
+
+pub fn applet() -> &'static str {
+    APPLET.get().copied().unwrap_or("hardbox")
+}
+
+pub fn enabled(level: Level) -> bool {
+    LEVEL.load(Ordering::Relaxed) >= level as u8
+}
+
+/// Writes `APPLET: message` to stderr in one write, so lines from several
+/// processes never interleave mid-line. Errors always print; so does this
+/// when the level allows it.
+pub fn line(level: Level, message: std::fmt::Arguments<'_>) {
+    if level != Level::Quiet && !enabled(level) {
+        return;
+    }
+    let text = format!("{}: {}\n", applet(), message);
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// An error line: printed whatever HARDBOX_LOG says.
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)*) => { $crate::log::line($crate::log::Level::Quiet, format_args!($($arg)*)) };
+}
+
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::log::line($crate::log::Level::Info, format_args!($($arg)*)) };
+}
+
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => { $crate::log::line($crate::log::Level::Debug, format_args!($($arg)*)) };
+}

@@ -1,0 +1,302 @@
+//! Running the command: exec, or spawn and supervise it as an init does.
+//!
+//! One function per concern, as in tini: `configure_signals` blocks what we
+//! forward, `spawn` forks and execs with the original signal state restored,
+//! `wait_signal` waits synchronously (no handlers, no threads), `forward`
+//! passes a signal on, `reap` collects every exited child.
+
+use std::ffi::CString;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{execvp, fork, getpid, setpgid, tcsetpgrp, ForkResult, Pid};
+
+use crate::error::{describe, Error, Result, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND};
+use crate::{debug, error};
+
+/// Signals an init must never forward: they describe a fault of the process
+/// that receives them, not a request for the child (tini and catatonit agree).
+const FAULT_SIGNALS: [libc::c_int; 7] =
+    [libc::SIGFPE, libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGABRT, libc::SIGTRAP, libc::SIGSYS];
+
+/// How the child is run and how signals reach it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Put the child in its own process group (and make it the terminal's
+    /// foreground group when stdin is a tty), as tini does.
+    pub own_group: bool,
+    /// Send forwarded signals to the child's whole process group.
+    pub group_signals: bool,
+}
+
+/// The signal state hardbox started with, restored in the child before exec.
+pub struct SignalState {
+    mask: SigSet,
+    ttin: SigAction,
+    ttou: SigAction,
+    forwarded: libc::sigset_t,
+}
+
+/// Replaces this process with the command, PATH-searched as execvp does. Only
+/// returns on failure: 127 when the command does not exist, 126 otherwise.
+pub fn exec(argv: &[String]) -> Error {
+    let cargs = match c_strings(argv) {
+        Ok(cargs) => cargs,
+        Err(e) => return e,
+    };
+    let Some(program) = cargs.first() else {
+        return Error::new("no command given");
+    };
+    let errno = match execvp(program, &cargs) {
+        Err(errno) => errno,
+        Ok(never) => match never {},
+    };
+    exec_error(&argv[0], errno)
+}
+
+/// The error for a failed exec, with the status DESIGN.md assigns to it.
+pub fn exec_error(command: &str, errno: Errno) -> Error {
+    match errno {
+        Errno::ENOENT | Errno::ENOTDIR => Error::with_status(EXIT_NOT_FOUND, format!("{command}: command not found")),
+        _ => Error::with_status(EXIT_CANNOT_EXECUTE, format!("{command}: cannot execute: {}", describe(errno))),
+    }
+}
+
+fn c_strings(argv: &[String]) -> Result<Vec<CString>> {
+    argv.iter()
+        .map(|arg| {
+            CString::new(arg.as_bytes()).map_err(|_| Error::new(format!("argument {arg:?} contains a NUL byte")))
+        })
+        .collect()
+}
+
+/// Blocks every signal an init forwards, plus SIGCHLD, so that they queue
+/// for `wait_signal` instead of running handlers; ignores TTIN and TTOU so
+/// that handing the terminal to the child cannot stop us.
+pub fn configure_signals() -> Result<SignalState> {
+    let forwarded = forwarded_signals();
+    let mut block = forwarded;
+    // SAFETY: `block` is an initialised sigset_t and SIGCHLD a valid signal.
+    unsafe { libc::sigaddset(&mut block, libc::SIGCHLD) };
+    let mut mask = SigSet::empty();
+    // SAFETY: `block` was built by sigemptyset/sigaddset.
+    let block = unsafe { SigSet::from_sigset_t_unchecked(block) };
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut mask))
+        .map_err(|e| Error::sys("blocking signals", e, None))?;
+    let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    // SAFETY: installing SIG_IGN runs no code of ours in signal context.
+    let ttin = unsafe { sigaction(Signal::SIGTTIN, &ignore) }.map_err(|e| Error::sys("ignoring SIGTTIN", e, None))?;
+    // SAFETY: as above.
+    let ttou = unsafe { sigaction(Signal::SIGTTOU, &ignore) }.map_err(|e| Error::sys("ignoring SIGTTOU", e, None))?;
+    Ok(SignalState { mask, ttin, ttou, forwarded })
+}
+
+/// Every catchable signal except SIGCHLD, the fault signals and TTIN/TTOU,
+/// real-time ones included.
+fn forwarded_signals() -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set before any read; sigaddset
+    // only fails (EINVAL) for numbers outside the range, which we skip.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in 1..=libc::SIGRTMAX() {
+            let excluded = matches!(sig, libc::SIGKILL | libc::SIGSTOP | libc::SIGCHLD | libc::SIGTTIN | libc::SIGTTOU)
+                || FAULT_SIGNALS.contains(&sig)
+                || (sig > libc::SIGSYS && sig < libc::SIGRTMIN());
+            if !excluded {
+                libc::sigaddset(&mut set, sig);
+            }
+        }
+        set
+    }
+}
+
+/// Whether the signal numbered `sig` is one that `supervise` forwards.
+pub fn is_forwarded(state: &SignalState, sig: libc::c_int) -> bool {
+    // SAFETY: `forwarded` is an initialised set; sigismember only reads it.
+    unsafe { libc::sigismember(&state.forwarded, sig) == 1 }
+}
+
+/// Forks and execs the command in the child, with the signal mask and the
+/// TTIN/TTOU dispositions hardbox started with. Returns the child's pid.
+pub fn spawn(argv: &[String], state: &SignalState, options: Options) -> Result<Pid> {
+    let cargs = c_strings(argv)?;
+    if cargs.is_empty() {
+        return Err(Error::new("no command given"));
+    }
+    // SAFETY: hardbox is single-threaded here (DESIGN.md), so the child may
+    // run any code, not only async-signal-safe functions.
+    match unsafe { fork() } {
+        Err(e) => Err(Error::sys("fork", e, Some("too many processes? check the pids limit"))),
+        Ok(ForkResult::Parent { child }) => Ok(child),
+        Ok(ForkResult::Child) => {
+            if options.own_group {
+                take_terminal();
+            }
+            restore_signals(state);
+            let errno = match execvp(&cargs[0], &cargs) {
+                Err(errno) => errno,
+                Ok(never) => match never {},
+            };
+            let e = exec_error(&argv[0], errno);
+            error!("{e}");
+            // SAFETY: _exit skips the parent's atexit handlers and buffers,
+            // which belong to the parent.
+            unsafe { libc::_exit(i32::from(e.status())) }
+        }
+    }
+}
+
+/// In the child: a process group of its own, made the terminal's foreground
+/// group when there is a terminal.
+fn take_terminal() {
+    let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+    let stdin = std::io::stdin();
+    match tcsetpgrp(&stdin, getpid()) {
+        Ok(()) | Err(Errno::ENOTTY) | Err(Errno::ENXIO) | Err(Errno::EBADF) => {}
+        Err(e) => debug!("tcsetpgrp: {}", describe(e)),
+    }
+}
+
+fn restore_signals(state: &SignalState) {
+    // SAFETY: restoring dispositions saved by configure_signals.
+    unsafe {
+        let _ = sigaction(Signal::SIGTTIN, &state.ttin);
+        let _ = sigaction(Signal::SIGTTOU, &state.ttou);
+    }
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&state.mask), None);
+}
+
+/// Waits for one of the blocked signals, at most `timeout` when given.
+/// Returns None when the time ran out.
+pub fn wait_signal(timeout: Option<Duration>) -> Option<libc::c_int> {
+    // SAFETY: the set is initialised by sigfillset; sigtimedwait writes only
+    // into `info`; with a null timeout it waits without limit.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let spec = timeout
+            .map(|t| libc::timespec { tv_sec: t.as_secs().min(i64::MAX as u64) as _, tv_nsec: t.subsec_nanos() as _ });
+        let spec_ptr = spec.as_ref().map_or(std::ptr::null(), |s| s as *const libc::timespec);
+        loop {
+            let sig = libc::sigtimedwait(&set, &mut info, spec_ptr);
+            if sig > 0 {
+                return Some(sig);
+            }
+            match Errno::last() {
+                Errno::EINTR => continue,
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Passes `sig` on to the child, or to its process group.
+pub fn forward(child: Pid, sig: libc::c_int, options: Options) {
+    let target = if options.group_signals { -child.as_raw() } else { child.as_raw() };
+    // SAFETY: kill has no memory effects; a real-time signal has no
+    // nix::Signal value, hence the raw call.
+    let rc = unsafe { libc::kill(target, sig) };
+    if rc != 0 {
+        debug!("forwarding signal {sig} to {target}: {}", describe(Errno::last()));
+    } else {
+        debug!("forwarded signal {sig} to {target}");
+    }
+}
+
+/// Collects every child that has exited, without blocking. Returns the exit
+/// status of `main` if it was among them.
+pub fn reap(main: Pid) -> Option<u8> {
+    let mut main_status = None;
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => return main_status,
+            Ok(status) => {
+                let pid = status.pid();
+                if let Some(code) = exit_status(status) {
+                    if pid == Some(main) {
+                        main_status = Some(code);
+                    } else {
+                        debug!("reaped {}", pid.map_or(0, Pid::as_raw));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A finished process's status as a shell reports it: its code, or 128+N
+/// for death by signal N. None for a process that has not finished.
+pub fn exit_status(status: WaitStatus) -> Option<u8> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code as u8),
+        WaitStatus::Signaled(_, sig, _) => Some(128u8.wrapping_add(sig as u8)),
+        _ => None,
+    }
+}
+
+/// Runs the command as a child and stays with it: forwards every forwarded
+/// signal, reaps every child, and returns the command's status when it ends.
+pub fn supervise(argv: &[String], state: &SignalState, options: Options) -> Result<u8> {
+    let child = spawn(argv, state, options)?;
+    loop {
+        match wait_signal(None) {
+            Some(libc::SIGCHLD) => {
+                if let Some(status) = reap(child) {
+                    return Ok(status);
+                }
+            }
+            Some(sig) if is_forwarded(state, sig) => forward(child, sig, options),
+            Some(_) | None => {}
+        }
+    }
+}
+
+/// Makes orphaned descendants come to us even when we are not PID 1.
+pub fn become_subreaper() -> Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if rc != 0 {
+        return Err(Error::sys("becoming a child subreaper", Errno::last(), None));
+    }
+    Ok(())
+}
+
+/// Sends `sig` to `pid` (our own children only).
+pub fn signal(pid: Pid, sig: Signal) {
+    let _ = kill(pid, sig);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_errors_map_to_126_and_127() {
+        assert_eq!(exec_error("x", Errno::ENOENT).status(), 127);
+        assert_eq!(exec_error("x", Errno::EACCES).status(), 126);
+        assert_eq!(exec_error("x", Errno::ENOEXEC).status(), 126);
+    }
+
+    #[test]
+    fn forwarded_set_excludes_faults_and_chld() {
+        let set = forwarded_signals();
+        let has = |sig| unsafe { libc::sigismember(&set, sig) == 1 };
+        for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGWINCH, libc::SIGRTMIN()] {
+            assert!(has(sig), "{sig} forwarded");
+        }
+        for sig in [libc::SIGCHLD, libc::SIGSEGV, libc::SIGKILL, libc::SIGSTOP, libc::SIGTTIN, libc::SIGTTOU] {
+            assert!(!has(sig), "{sig} not forwarded");
+        }
+    }
+
+    #[test]
+    fn statuses_follow_the_shell() {
+        let pid = Pid::from_raw(1);
+        assert_eq!(exit_status(WaitStatus::Exited(pid, 3)), Some(3));
+        assert_eq!(exit_status(WaitStatus::Signaled(pid, Signal::SIGTERM, false)), Some(143));
+    }
+}
