@@ -5,6 +5,12 @@ use std::ffi::OsString;
 
 use crate::error::Result;
 
+pub mod checkpoint;
+pub mod dhi_bootstrap;
+pub mod dropuser;
+pub mod nsenter_lite;
+pub mod route_add;
+
 pub struct Applet {
     pub name: &'static str,
     pub summary: &'static str,
@@ -13,7 +19,29 @@ pub struct Applet {
     pub main: fn(&[OsString]) -> Result<u8>,
 }
 
-pub const APPLETS: &[Applet] = &[];
+pub const APPLETS: &[Applet] = &[
+    Applet {
+        name: "checkpoint",
+        summary: "run a command once per checkpoint, recorded atomically",
+        main: checkpoint::main,
+    },
+    Applet {
+        name: "dhi-bootstrap",
+        summary: "container entrypoint: routes, privilege drop, then PID 1 for the command",
+        main: dhi_bootstrap::main,
+    },
+    Applet {
+        name: "dropuser",
+        summary: "become a user for good: groups, ids, capabilities, no_new_privs",
+        main: dropuser::main,
+    },
+    Applet {
+        name: "nsenter-lite",
+        summary: "run a command inside another process's namespaces",
+        main: nsenter_lite::main,
+    },
+    Applet { name: "route-add", summary: "add, replace, delete or list routes over rtnetlink", main: route_add::main },
+];
 
 pub fn find(name: &str) -> Option<&'static Applet> {
     APPLETS.iter().find(|applet| applet.name == name)

@@ -7,7 +7,13 @@ pub mod log;
 
 pub mod cli;
 pub mod error;
+pub mod expand;
 pub mod install;
+pub mod namespace;
+pub mod netlink;
+pub mod privilege;
+pub mod record;
+pub mod route;
 pub mod supervise;
 
 #[path = "../applets/mod.rs"]
