@@ -644,3 +644,194 @@ fn capset(caps: CapSet) -> std::result::Result<(), Errno> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> Id {
+        Id::Name(s.to_owned())
+    }
+
+    #[test]
+    fn user_specs_row_by_row() {
+        use Id::Number as N;
+        let good: &[(&str, Id, Option<Id>)] = &[
+            ("0", N(0), None),
+            ("0:0", N(0), Some(N(0))),
+            ("root", name("root"), None),
+            ("0:root", N(0), Some(name("root"))),
+            ("root:0", name("root"), Some(N(0))),
+            ("root:root", name("root"), Some(name("root"))),
+            ("1000", N(1000), None),
+            ("0:1000", N(0), Some(N(1000))),
+            ("1000:1000", N(1000), Some(N(1000))),
+            ("root:1000", name("root"), Some(N(1000))),
+            ("1000:root", N(1000), Some(name("root"))),
+            ("1000:daemon", N(1000), Some(name("daemon"))),
+            ("games", name("games"), None),
+            ("games:daemon", name("games"), Some(name("daemon"))),
+            ("0day", name("0day"), None),
+            ("0:0day", N(0), Some(name("0day"))),
+            ("2147483647", N(2_147_483_647), None),
+            ("007", N(7), None),
+            ("www-data", name("www-data"), None),
+            ("n\u{e9}e", name("n\u{e9}e"), None),
+        ];
+        for (spec, user, group) in good {
+            let want = UserSpec { user: user.clone(), group: group.clone() };
+            assert_eq!(UserSpec::parse(spec), Ok(want), "{spec:?}");
+        }
+        let bad: &[(&str, &str)] = &[
+            ("", "empty user"),
+            (":0", "empty user"),
+            ("1000:", "empty group"),
+            (":", "empty user"),
+            ("+1000", "sign"),
+            ("-1", "sign"),
+            ("1000:-1", "sign"),
+            ("1000:+5", "sign"),
+            ("-node", "sign"),
+            (" 1000", "contains ' '"),
+            ("1000 ", "contains ' '"),
+            ("10 00", "contains ' '"),
+            ("node\t", "contains '\\t'"),
+            ("node\n", "contains '\\n'"),
+            ("4294967295", "out of range"),
+            ("2147483648", "out of range"),
+            ("99999999999999999999", "out of range"),
+            ("0:4294967295", "out of range"),
+            ("1000:1000:1000", "more than one ':'"),
+        ];
+        for (spec, why) in bad {
+            let e = UserSpec::parse(spec).expect_err(spec);
+            assert!(e.message().contains(why), "{spec:?}: {e}");
+            assert!(e.message().contains(&format!("{spec:?}")), "names the spec: {e}");
+            assert_eq!(e.status(), 125);
+        }
+    }
+
+    #[test]
+    fn capability_names() {
+        let net = CapSet::EMPTY.with(10);
+        for list in ["net_bind_service", "CAP_NET_BIND_SERVICE", "Cap_Net_Bind_Service", "NET_BIND_SERVICE"] {
+            assert_eq!(parse_caps(list), Ok(net), "{list}");
+        }
+        assert_eq!(parse_caps("chown,checkpoint_restore,chown"), Ok(CapSet((1 << 40) | 1)));
+        assert_eq!(net.to_string(), "cap_net_bind_service");
+        assert_eq!(CapSet(0x3).to_string(), "cap_chown,cap_dac_override");
+        for bad in ["", "bogus", "net_bind_service,", "cap_", "net bind service", "10", "all"] {
+            let e = parse_caps(bad).expect_err(bad);
+            assert!(e.message().contains(&format!("{bad:?}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn group_lists() {
+        assert_eq!(parse_groups("daemon,50"), Ok(vec![name("daemon"), Id::Number(50)]));
+        for bad in ["", ",", "1,", "-1", "4294967295", "a b"] {
+            assert!(parse_groups(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    fn node() -> Target {
+        Target {
+            name: "node".into(),
+            uid: 1000,
+            gid: 1000,
+            groups: vec![27, 1000],
+            home: "/home/node".into(),
+            keep: CapSet::EMPTY.with(10),
+            no_new_privs: true,
+            keep_bounding: false,
+            set_groups: true,
+        }
+    }
+
+    fn dropped() -> State {
+        let kept = CapSet::EMPTY.with(10);
+        State {
+            uids: [1000; 3],
+            gids: [1000; 3],
+            groups: vec![27, 1000],
+            effective: kept,
+            permitted: kept,
+            inheritable: kept,
+            ambient: kept,
+            bounding: kept,
+            no_new_privs: true,
+        }
+    }
+
+    #[test]
+    fn the_description_names_everything() {
+        assert_eq!(node().to_string(), "node (uid 1000, gid 1000, groups 27,1000, keeping cap_net_bind_service)");
+        let plain = Target { keep: CapSet::EMPTY, groups: vec![], ..node() };
+        assert_eq!(plain.to_string(), "node (uid 1000, gid 1000, groups none)");
+    }
+
+    #[test]
+    fn verification_accepts_exactly_the_target() {
+        assert_eq!(node().matches(&dropped()), Ok(()));
+        let off: Vec<(&str, State)> = vec![
+            ("saved", State { uids: [1000, 1000, 0], ..dropped() }),
+            ("gids", State { gids: [1000, 0, 1000], ..dropped() }),
+            ("groups", State { groups: vec![0, 27, 1000], ..dropped() }),
+            ("effective", State { effective: CapSet(0x400 | 1 << 21), ..dropped() }),
+            ("permitted", State { permitted: CapSet::EMPTY, ..dropped() }),
+            ("inheritable", State { inheritable: CapSet(!0), ..dropped() }),
+            ("ambient", State { ambient: CapSet::EMPTY, ..dropped() }),
+            ("bounding", State { bounding: CapSet(0x1ff_ffff_ffff), ..dropped() }),
+            ("no_new_privs", State { no_new_privs: false, ..dropped() }),
+        ];
+        for (what, state) in off {
+            let e = node().matches(&state).expect_err(what);
+            assert!(e.message().contains(what), "{what}: {e}");
+            assert!(e.message().contains("not running the command"), "{e}");
+        }
+    }
+
+    #[test]
+    fn what_a_non_root_caller_cannot_change_is_not_demanded() {
+        let unprivileged = Target { keep_bounding: true, no_new_privs: true, ..node() };
+        assert_eq!(unprivileged.matches(&State { bounding: CapSet(0x1ff_ffff_ffff), ..dropped() }), Ok(()));
+        let new_privs = Target { no_new_privs: false, ..node() };
+        assert_eq!(new_privs.matches(&State { no_new_privs: false, ..dropped() }), Ok(()));
+    }
+
+    fn root_caller() -> State {
+        let all = CapSet(0x1ff_ffff_ffff);
+        State {
+            uids: [0; 3],
+            gids: [0; 3],
+            groups: vec![0],
+            effective: all,
+            permitted: all,
+            inheritable: CapSet::EMPTY,
+            ambient: CapSet::EMPTY,
+            bounding: all,
+            no_new_privs: false,
+        }
+    }
+
+    #[test]
+    fn preconditions_refuse_a_drop_that_would_stop_half_way() {
+        assert_eq!(node().check_preconditions(&root_caller()), Ok(()));
+        let without = |cap: u32| State { effective: CapSet(root_caller().effective.0 & !(1 << cap)), ..root_caller() };
+        for (cap, name) in [(CAP_SETUID, "cap_setuid"), (CAP_SETGID, "cap_setgid"), (CAP_SETPCAP, "cap_setpcap")] {
+            let e = node().check_preconditions(&without(cap)).expect_err(name);
+            assert!(e.message().contains(name), "{e}");
+        }
+        let no_net = State { permitted: CapSet(1), ..root_caller() };
+        let e = node().check_preconditions(&no_net).expect_err("keep");
+        assert!(e.message().contains("cannot keep cap_net_bind_service"), "{e}");
+
+        let as_node = State { effective: CapSet::EMPTY, permitted: CapSet::EMPTY, ..dropped() };
+        let itself = Target { keep: CapSet::EMPTY, keep_bounding: true, set_groups: false, ..node() };
+        assert_eq!(itself.check_preconditions(&as_node), Ok(()));
+        let other_group = Target { gid: 50, ..itself.clone() };
+        let e = other_group.check_preconditions(&as_node).expect_err("gid");
+        assert!(e.message().contains("must run as root to become node"), "{e}");
+        assert!(e.message().contains("running as uid 1000"), "{e}");
+    }
+}
