@@ -402,17 +402,14 @@ fn group_id(group: &Id) -> Result<u32> {
     }
 }
 
-/// The primary gid plus every /etc/group entry that lists the user. The
-/// primary gid is added even when no /etc/group line names it.
+/// The primary gid plus every /etc/group entry that lists the user.
+/// getgrouplist puts the primary gid first even when no /etc/group line
+/// names it (uzers filters such gids out again).
 fn member_of(user: &str, gid: u32) -> Result<Vec<u32>> {
     let cname = std::ffi::CString::new(user).map_err(|_| unknown_user(user))?;
-    let mut groups: Vec<u32> = nix::unistd::getgrouplist(&cname, Gid::from_raw(gid))
-        .map_err(|e| Error::sys(format!("listing the groups of {user:?} in /etc/group"), e, None))?
-        .into_iter()
-        .map(Gid::as_raw)
-        .collect();
-    groups.push(gid);
-    Ok(groups)
+    let groups = nix::unistd::getgrouplist(&cname, Gid::from_raw(gid))
+        .map_err(|e| Error::sys(format!("listing the groups of {user:?} in /etc/group"), e, None))?;
+    Ok(groups.into_iter().map(Gid::as_raw).collect())
 }
 
 /// The credentials of this process as the kernel reports them.
