@@ -518,3 +518,45 @@ fn help_exits_zero() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).0.contains("--keep-caps"));
 }
+
+/// The TTY hijack of gosu #37 / su-exec #23, for real: on a terminal that
+/// is the caller's controlling terminal, the command tries TIOCSTI. It runs
+/// on the host (its own `nobody`, nothing changed) because the probe is
+/// perl, which Debian always has and the scratch image does not.
+#[test]
+fn setsid_stops_tiocsti_into_the_callers_terminal() {
+    if !require_root("setsid_stops_tiocsti_into_the_callers_terminal") || !require_tool("tiocsti", "perl") {
+        return;
+    }
+    let legacy = std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").map(|v| v.trim() == "1").unwrap_or(true);
+    let dropuser = common::applet("dropuser");
+    let dropuser = dropuser.to_str().expect("utf-8 path");
+    let probe = r#"my $c = "x"; print ioctl(STDIN, 0x5412, $c) ? "injected\n" : "refused\n""#;
+    let run = |argv: &[&str]| {
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let mut cmd = std::process::Command::new(argv[0]);
+        cmd.args(&argv[1..]).stdin(std::process::Stdio::from(pty.slave));
+        // SAFETY (test): setsid and ioctl are async-signal-safe; the pty
+        // becomes the controlling terminal of a session the command leads.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = cmd.output().expect("spawn");
+        drop(pty.master);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{argv:?}: {stderr}");
+        stdout
+    };
+    let shell = |options: &str| format!("{dropuser} {options} nobody /usr/bin/perl -e '{probe}'; exit $?");
+    if legacy {
+        assert_eq!(run(&["/bin/sh", "-c", &shell("")]), "injected\n", "without --setsid the hole is there");
+    }
+    // dropuser under a shell: setsid() itself; as the session leader: a child.
+    assert_eq!(run(&["/bin/sh", "-c", &shell("--setsid")]), "refused\n");
+    assert_eq!(run(&[dropuser, "--setsid", "nobody", "/usr/bin/perl", "-e", probe]), "refused\n");
+}
