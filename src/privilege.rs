@@ -706,6 +706,27 @@ mod tests {
     }
 
     #[test]
+    fn the_parser_survives_anything_and_accepts_only_clean_specs() {
+        let alphabet = ['0', '1', '2', '7', '9', ':', '+', '-', ' ', '\t', 'a', 'z', '\u{e9}', '\0', ','];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 12) as usize;
+            let spec: String = (0..len).map(|i| alphabet[((seed >> (4 * i)) % 15) as usize]).collect();
+            let Ok(parsed) = UserSpec::parse(&spec) else { continue };
+            assert!(!spec.contains([' ', '\t', '\0']), "{spec:?}");
+            assert!(spec.split(':').all(|part| !part.is_empty() && !part.starts_with(['+', '-'])), "{spec:?}");
+            let again = match &parsed.group {
+                Some(group) => format!("{}:{group}", parsed.user),
+                None => parsed.user.to_string(),
+            };
+            assert_eq!(UserSpec::parse(&again), Ok(parsed), "{spec:?}");
+        }
+    }
+
+    #[test]
     fn capability_names() {
         let net = CapSet::EMPTY.with(10);
         for list in ["net_bind_service", "CAP_NET_BIND_SERVICE", "Cap_Net_Bind_Service", "NET_BIND_SERVICE"] {
