@@ -560,3 +560,25 @@ fn setsid_stops_tiocsti_into_the_callers_terminal() {
     assert_eq!(run(&["/bin/sh", "-c", &shell("--setsid")]), "refused\n");
     assert_eq!(run(&[dropuser, "--setsid", "nobody", "/usr/bin/perl", "-e", probe]), "refused\n");
 }
+
+/// DESIGN.md: the command inherits exactly the file descriptors hardbox
+/// was given (whatever the test runner passes down included).
+#[test]
+fn the_command_inherits_exactly_the_callers_descriptors() {
+    if !require_root("the_command_inherits_exactly_the_callers_descriptors") {
+        return;
+    }
+    let Some(image) = image() else { return };
+    let fds = |argv: &[&str]| {
+        let mut argv = argv.to_vec();
+        argv.extend_from_slice(&["/bin/sh", "-c", "cd /proc/$$/fd && echo *"]);
+        let out = image.command(&argv).output().expect("unshare");
+        assert!(out.status.success(), "{argv:?}: {}", text(&out).1);
+        text(&out).0
+    };
+    let given = fds(&[]);
+    assert!(given.starts_with("0 1 "), "{given}");
+    assert_eq!(fds(&["/bin/dropuser", "multi"]), given);
+    assert_eq!(fds(&["/bin/dropuser", "--setsid", "multi"]), given);
+    assert_eq!(fds(&["/bin/setsid", "/bin/dropuser", "--setsid", "multi"]), given);
+}
