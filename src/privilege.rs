@@ -238,7 +238,7 @@ pub struct Target {
     pub gid: u32,
     /// The supplementary groups, sorted, without duplicates.
     pub groups: Vec<u32>,
-    /// From passwd, or `/` when there is no entry.
+    /// From passwd, or `/` when there is no entry or it names none.
     pub home: String,
     pub keep: CapSet,
     no_new_privs: bool,
@@ -276,7 +276,10 @@ impl Target {
             Id::Number(uid) => (*uid, user_by_uid(*uid)?),
         };
         let name = entry.as_ref().map_or_else(|| uid.to_string(), |user| user.name.clone());
-        let home = entry.as_ref().map_or_else(|| "/".to_owned(), |user| user.dir.to_string_lossy().into_owned());
+        let home = match entry.as_ref().map(|user| user.dir.to_string_lossy().into_owned()) {
+            Some(dir) if !dir.is_empty() => dir,
+            _ => "/".to_owned(),
+        };
         if uid == 0 && !options.allow_root {
             return Err(Error::new(format!(
                 "refusing to become {name} (uid 0): pass --allow-root for root without capabilities, or name another user"

@@ -19,6 +19,7 @@ games:x:5:60:games:/usr/games:/bin/false
 node:x:1000:1000::/home/node:/bin/sh
 multi:x:1001:1001::/home/multi:/bin/sh
 orphan:x:1002:4321::/home/orphan:/bin/sh
+nohome:x:1003:1003:::/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false
 ";
 
@@ -151,6 +152,7 @@ fn gosu_matrix_and_the_spec_rules() {
         (&[], "multi:video", Want { uid: 1001, gid: 44, groups: &[44], home: "/home/multi", user: "multi" }),
         (&[], "orphan", Want { uid: 1002, gid: 4321, groups: &[29, 4321], home: "/home/orphan", user: "orphan" }),
         // gosu runs `gosu 4242 id` as 4242:0 with groups 0.
+        (&[], "nohome", Want { uid: 1003, gid: 1003, groups: &[1003], home: "/", user: "nohome" }),
         (&[], "4242", Want { uid: 4242, gid: 4242, groups: &[4242], home: "/", user: "4242" }),
         (&[], "4242:daemon", Want { uid: 4242, gid: 1, groups: &[1], home: "/", user: "4242" }),
         (&[], "4242:777", Want { uid: 4242, gid: 777, groups: &[777], home: "/", user: "4242" }),
