@@ -168,11 +168,6 @@ impl CapSet {
     fn caps(self) -> impl Iterator<Item = u32> {
         (0..64).filter(move |&cap| self.has(cap))
     }
-
-    /// The raw mask, as /proc/PID/status prints it (CapEff etc.).
-    pub fn bits(self) -> u64 {
-        self.0
-    }
 }
 
 /// `cap_net_bind_service,cap_kill` or `CAP_NET_BIND_SERVICE`.
