@@ -506,7 +506,8 @@ fn installed_setuid_it_refuses_to_run() {
     let Some(image) = image() else { return };
     std::fs::create_dir(image.path().join("suid")).expect("mkdir");
     let copy = image.path().join("suid/dropuser");
-    std::fs::copy(common::hardbox(), &copy).expect("copy hardbox");
+    // A copy, not a link: chmod u+s must not touch cargo's binary.
+    assert!(std::process::Command::new("cp").arg(common::hardbox()).arg(&copy).status().expect("cp").success());
     std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o4755)).expect("chmod u+s");
     let out = image.command_in(None, Some((1000, 1000)), &["/suid/dropuser", "nobody", "touch", "/tmp/suid"]).output();
     let out = out.expect("unshare");
@@ -571,16 +572,23 @@ fn the_command_inherits_exactly_the_callers_descriptors() {
         return;
     }
     let Some(image) = image() else { return };
-    let fds = |argv: &[&str]| {
-        let mut argv = argv.to_vec();
-        argv.extend_from_slice(&["/bin/sh", "-c", "cd /proc/$$/fd && echo *"]);
-        let out = image.command(&argv).output().expect("unshare");
-        assert!(out.status.success(), "{argv:?}: {}", text(&out).1);
-        text(&out).0
+    // One run lists the shell's descriptors, then execs dropuser, whose
+    // command lists its own: both lines come from one process tree, so
+    // whatever the test runner's other threads hold cannot blur them.
+    let fds = |dropuser: &str| {
+        let list = "cd /proc/$$/fd && echo *";
+        let script = format!("{list}; cd /; exec {dropuser} /bin/sh -c '{list}'");
+        let out = image.command(&["/bin/sh", "-c", &script]).output().expect("unshare");
+        assert!(out.status.success(), "{dropuser}: {}", text(&out).1);
+        let stdout = text(&out).0;
+        let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
+        assert_eq!(lines.len(), 2, "{stdout}");
+        assert!(lines[0].starts_with("0 1 "), "{stdout}");
+        (lines[0].clone(), lines[1].clone())
     };
-    let given = fds(&[]);
-    assert!(given.starts_with("0 1 "), "{given}");
-    assert_eq!(fds(&["/bin/dropuser", "multi"]), given);
-    assert_eq!(fds(&["/bin/dropuser", "--setsid", "multi"]), given);
-    assert_eq!(fds(&["/bin/setsid", "/bin/dropuser", "--setsid", "multi"]), given);
+    for dropuser in ["/bin/dropuser multi", "/bin/dropuser --setsid multi", "/bin/setsid /bin/dropuser --setsid multi"]
+    {
+        let (given, seen) = fds(dropuser);
+        assert_eq!(seen, given, "{dropuser}");
+    }
 }

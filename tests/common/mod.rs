@@ -36,9 +36,17 @@ pub fn bin_dir() -> &'static Path {
 /// forking, and exec of a file open for writing fails with ETXTBSY; a link
 /// opens nothing for writing.
 pub fn place_hardbox(dest: &Path) {
-    if std::fs::hard_link(hardbox(), dest).is_err() {
-        std::fs::copy(hardbox(), dest).expect("copy hardbox");
+    place_executable(&hardbox(), dest);
+}
+
+/// Puts an executable at `dest`: a hard link, or a copy written by `cp` so
+/// that no descriptor open for writing ever lives in the test process.
+pub fn place_executable(src: &Path, dest: &Path) {
+    if std::fs::hard_link(src, dest).is_ok() {
+        return;
     }
+    let status = Command::new("cp").arg(src).arg(dest).status().expect("run cp");
+    assert!(status.success(), "cp {} {}", src.display(), dest.display());
 }
 
 /// The path of an applet link, e.g. `applet("route-add")`.

@@ -31,12 +31,10 @@ impl Scratch {
         std::fs::create_dir(root.join("tmp")).expect("mkdir tmp");
         std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).expect("chmod tmp");
         let hardbox = root.join("bin/hardbox");
-        if std::fs::hard_link(super::hardbox(), &hardbox).is_err() {
-            std::fs::copy(super::hardbox(), &hardbox).expect("copy hardbox");
-        }
+        super::place_hardbox(&hardbox);
         let out = Command::new(&hardbox).arg("--install").arg(root.join("bin")).output().expect("run --install");
         assert!(out.status.success(), "--install: {}", String::from_utf8_lossy(&out.stderr));
-        std::fs::copy("/bin/busybox", root.join("bin/busybox")).expect("copy /bin/busybox (busybox-static)");
+        super::place_executable(Path::new("/bin/busybox"), &root.join("bin/busybox"));
         for applet in BUSYBOX_APPLETS {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).expect("link busybox applet");
         }
