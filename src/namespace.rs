@@ -19,11 +19,11 @@ use nix::unistd::{Gid, Uid};
 use crate::error::{Error, Result};
 
 /// What entering takes; the kernel says only "operation not permitted".
-pub const EPERM_FIX: &str = "needs CAP_SYS_ADMIN, and CAP_SYS_CHROOT for -m, CAP_SYS_PTRACE when the target has more \
+const EPERM_FIX: &str = "needs CAP_SYS_ADMIN, and CAP_SYS_CHROOT for -m, CAP_SYS_PTRACE when the target has more \
                              capabilities: run privileged, with --pid=host for the host";
 
 /// A set of namespace types, as the kernel's CLONE_NEW* flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kinds(libc::c_int);
 
 impl Kinds {
@@ -118,10 +118,6 @@ impl Target {
             None if target.pidfd.is_some() => Ok(target),
             None => Err(target.proc_missing("to find the process")),
         }
-    }
-
-    pub fn pid(&self) -> libc::pid_t {
-        self.pid
     }
 
     /// The process's state letter from /proc/PID/stat; None when /proc
@@ -342,6 +338,109 @@ mod tests {
         assert_eq!(Kinds::ALL.names(), "user, cgroup, ipc, uts, net, pid, mnt, time");
         assert!(Kinds::ALL.without(Kinds::PID).contains(Kinds::MNT));
         assert!(!Kinds::ALL.without(Kinds::PID).contains(Kinds::PID));
+    }
+
+    /// True when the test may enter namespaces; under CI it must.
+    fn root(test: &str) -> bool {
+        if nix::unistd::geteuid().is_root() {
+            return true;
+        }
+        assert!(std::env::var_os("CI").is_none(), "{test}: needs root, and CI must run it");
+        eprintln!("SKIPPED {test}: needs root");
+        false
+    }
+
+    fn ns(pid: &str, name: &str) -> String {
+        std::fs::read_link(format!("/proc/{pid}/ns/{name}")).map(|l| l.display().to_string()).unwrap_or_default()
+    }
+
+    /// A sleep in a uts and a net namespace of its own, killed when dropped.
+    struct Unshared(std::process::Child);
+
+    impl Unshared {
+        fn new() -> Unshared {
+            let child = std::process::Command::new("unshare")
+                .args(["-u", "-n", "/bin/busybox", "sleep", "60"])
+                .spawn()
+                .expect("run unshare");
+            let pid = child.id().to_string();
+            let guard = Unshared(child);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while ns(&pid, "uts") == ns("self", "uts") {
+                assert!(std::time::Instant::now() < deadline, "unshare never unshared");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            guard
+        }
+
+        fn pid(&self) -> libc::pid_t {
+            self.0.id() as libc::pid_t
+        }
+    }
+
+    impl Drop for Unshared {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// Runs `f` in a forked child, so that the namespaces it enters are not
+    /// the test's, and returns its exit code (101 if it panicked).
+    fn in_child(f: impl FnOnce() -> i32) -> i32 {
+        use nix::sys::wait::{waitpid, WaitStatus};
+        use nix::unistd::{fork, ForkResult};
+        // SAFETY: the child only runs `f` and then _exits; musl's fork leaves
+        // malloc usable in the child of a multi-threaded process.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => {
+                let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
+                // SAFETY: leaves without running the test harness's code.
+                unsafe { libc::_exit(code) }
+            }
+            ForkResult::Parent { child } => match waitpid(child, None).expect("waitpid") {
+                WaitStatus::Exited(_, code) => code,
+                other => panic!("child ended with {other:?}"),
+            },
+        }
+    }
+
+    #[test]
+    fn a_set_the_kernel_rejects_leaves_the_caller_where_it_was() {
+        if !root("a_set_the_kernel_rejects_leaves_the_caller_where_it_was") {
+            return;
+        }
+        let target = Unshared::new();
+        let (uts, net) = (ns("self", "uts"), ns("self", "net"));
+        let code = in_child(|| {
+            let t = Target::open(target.pid()).expect("open target");
+            assert!(t.pidfd.is_some(), "this kernel takes a pidfd");
+            // The user namespace is ours already: the kernel refuses it, and
+            // with it the uts and net namespaces it would have entered.
+            let e = t.enter(Kinds::UTS | Kinds::NET | Kinds::USER).expect_err("rejected");
+            assert!(e.message().contains("invalid argument"), "{e}");
+            assert_eq!((ns("self", "uts"), ns("self", "net")), (uts.clone(), net.clone()), "nothing entered");
+            t.enter(Kinds::UTS | Kinds::NET).expect("enter");
+            assert_eq!(ns("self", "uts"), ns(&target.pid().to_string(), "uts"));
+            0
+        });
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn the_proc_fallback_enters_the_same_namespaces() {
+        if !root("the_proc_fallback_enters_the_same_namespaces") {
+            return;
+        }
+        let target = Unshared::new();
+        let code = in_child(|| {
+            let t = Target { pid: target.pid(), pidfd: None };
+            t.enter(Kinds::UTS | Kinds::NET).expect("enter through /proc");
+            let pid = target.pid().to_string();
+            assert_eq!((ns("self", "uts"), ns("self", "net")), (ns(&pid, "uts"), ns(&pid, "net")));
+            0
+        });
+        assert_eq!(code, 0);
     }
 
     #[test]
