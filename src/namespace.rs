@@ -120,6 +120,10 @@ impl Target {
         }
     }
 
+    pub fn pid(&self) -> libc::pid_t {
+        self.pid
+    }
+
     /// The process's state letter from /proc/PID/stat; None when /proc
     /// does not have it.
     fn state(&self) -> Option<char> {
