@@ -17,7 +17,7 @@ const NAME: &str = "nsenter-lite";
 /// Run COMMAND (default: $SHELL, else /bin/sh) inside the namespaces of process PID.
 struct Args {
     /// the process whose namespaces to enter
-    #[argh(option, short = 't')]
+    #[argh(option, short = 't', arg_name = "PID")]
     target: Option<String>,
     /// enter every namespace in which PID is not where we are
     #[argh(switch, short = 'a')]
