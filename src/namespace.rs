@@ -87,7 +87,9 @@ const ORDER: [(Kinds, &str); 8] = [
 
 /// A process whose namespaces are to be entered. Where the kernel has
 /// pidfds it is held by one, so the process entered is the process checked
-/// even if its pid is reused meanwhile.
+/// even if its pid is reused meanwhile: what is read from /proc/PID (-a,
+/// -r, -w) is read before the setns through the pidfd, and that setns fails
+/// if the process has died since, so nothing read from a successor is used.
 #[derive(Debug)]
 pub struct Target {
     pid: libc::pid_t,
