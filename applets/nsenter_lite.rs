@@ -136,7 +136,7 @@ fn parse_pid(target: Option<&str>) -> Result<libc::pid_t> {
 }
 
 /// Turns the option spellings util-linux users type into argh's: clusters
-/// (`-muinp`), attached values (`-t1`, `--target=1`), and options ending at
+/// (`-muinp`), attached values (`-t1`, `--target=1`), `-h`, and options ending at
 /// the first argument that is not one, as getopt's `+` mode does, so the
 /// command's own options are never read as ours.
 fn normalise(args: Vec<String>) -> Vec<String> {
@@ -160,7 +160,7 @@ fn normalise(args: Vec<String>) -> Vec<String> {
             }
         } else {
             for (at, flag) in arg.char_indices().skip(1) {
-                out.push(format!("-{flag}"));
+                out.push(if flag == 'h' { "--help".to_string() } else { format!("-{flag}") });
                 if flag == 't' {
                     let value = &arg[at + 1..];
                     if value.is_empty() {
@@ -200,6 +200,7 @@ mod tests {
         );
         assert_eq!(norm(&["--target", "-5", "-n"]), ["--target", "-5", "-n"]);
         assert_eq!(norm(&["-t", "1", "-n", "-", "x"]), ["-t", "1", "-n", "--", "-", "x"]);
+        assert_eq!(norm(&["-h"]), ["--help"]);
     }
 
     #[test]
