@@ -50,6 +50,12 @@ fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Where a key's checkpoint lives by default: the prefix (a directory and
+/// the start of a name) followed by the md5 of the key.
+pub fn default_path(prefix: &str, key: &[u8]) -> String {
+    format!("{prefix}{}", md5_hex(key))
+}
+
 /// What a successful run leaves behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
