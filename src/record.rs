@@ -380,7 +380,7 @@ fn directory_error(shown: &str, parent: &str, e: Errno) -> Error {
 fn writable_hint(e: Errno) -> Option<&'static str> {
     match e {
         Errno::EACCES | Errno::EPERM => Some("the checkpoint's directory must be writable; choose --path"),
-        Errno::EROFS => Some("read-only file system; choose --path on a writable one"),
+        Errno::EROFS => Some("choose --path on a writable file system"),
         _ => None,
     }
 }
