@@ -241,27 +241,27 @@ fn run(plan: &Plan, signals: &SignalState) -> Result<u8> {
     loop {
         let outcome = once(plan, signals, first)?;
         first = false;
-        let stopped = match outcome {
-            Outcome::Stopped(sig) => return Ok(if plan.interval.is_some() { 0 } else { 128 + sig as u8 }),
-            Outcome::AlreadyDone => false,
-            Outcome::Ran { status, stopped } if status != 0 => {
-                if plan.startup_script() {
-                    error!("startup-script failed! exit code '{status}'");
-                    return Ok(1);
-                }
-                match plan.interval {
-                    None => return Ok(status),
-                    Some(interval) => {
-                        error!("{} failed with status {status}; retrying in {}s", plan.command[0], interval.as_secs())
-                    }
-                }
-                stopped
-            }
-            Outcome::Ran { stopped, .. } => {
+        let stopped = match (outcome, plan.interval) {
+            (Outcome::Stopped(_), Some(_)) => return Ok(0),
+            (Outcome::Stopped(sig), None) => return Ok(128 + sig as u8),
+            (Outcome::AlreadyDone, _) => false,
+            (Outcome::Ran { status: 0, stopped }, _) => {
                 if plan.startup_script() {
                     info!("startup-script succeeded!");
                 }
                 stopped
+            }
+            // A command that died of the SIGTERM we forwarded did not fail:
+            // we were told to stop, and stop.
+            (Outcome::Ran { stopped: true, .. }, Some(_)) => return Ok(0),
+            (Outcome::Ran { status, .. }, None) => return Ok(status),
+            (Outcome::Ran { status, .. }, Some(_)) if plan.startup_script() => {
+                error!("startup-script failed! exit code '{status}'");
+                return Ok(1);
+            }
+            (Outcome::Ran { status, .. }, Some(interval)) => {
+                error!("{} failed with status {status}; retrying in {}s", plan.command[0], interval.as_secs());
+                false
             }
         };
         let Some(interval) = plan.interval else {

@@ -500,3 +500,42 @@ fn an_unwritable_directory_is_refused_before_the_command_runs() {
     assert_refused(&out, "checkpoint", "read-only file system");
     assert!(!marker.exists(), "the command did not run");
 }
+
+#[test]
+fn sigterm_reaches_the_running_command_first() {
+    let dir = TempDir::new("cp-forward");
+    let (log, file, started) = (dir.path().join("log"), dir.path().join("done"), dir.path().join("started"));
+    let script = format!(
+        "trap 'echo got TERM >> {log}; exit 0' TERM; touch {started}; while :; do sleep 0.05; done",
+        log = log.display(),
+        started = started.display()
+    );
+    // --interval: the command handles SIGTERM and succeeds: recorded, exit 0.
+    let child = checkpoint()
+        .args(["--interval", "30", "--path", file.to_str().unwrap(), "sh", "-c", &script])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_for("the command to start", Duration::from_secs(5), || started.exists());
+    let start = Instant::now();
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let out = child.wait_with_output().expect("wait");
+    assert!(start.elapsed() < Duration::from_secs(1), "took {:?}", start.elapsed());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "got TERM\n", "forwarded to the command");
+    assert!(file.exists(), "its success was recorded");
+
+    // Run once: a command that dies of the forwarded SIGTERM passes 143 on.
+    let _ = std::fs::remove_file(&started);
+    let other = dir.path().join("other");
+    let child = checkpoint()
+        .args(["--path", other.to_str().unwrap(), "sh", "-c", &format!("touch {}; exec sleep 30", started.display())])
+        .spawn()
+        .expect("spawn");
+    wait_for("the command to start", Duration::from_secs(5), || started.exists());
+    std::thread::sleep(Duration::from_millis(50));
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(128 + 15));
+    assert!(!other.exists());
+}
