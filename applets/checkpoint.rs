@@ -105,7 +105,7 @@ fn plan(args: Args) -> Result<Plan> {
         (None, None) => None,
     };
     if interval == Some(0) {
-        return Err(Error::new("--interval 0: give a number of seconds above 0"));
+        return Err(Error::new("--interval 0 (or CHECKPOINT_INTERVAL=0): give a number of seconds above 0"));
     }
     if script.is_some() && args.root.is_some() {
         return Err(Error::new(
@@ -134,6 +134,13 @@ fn plan(args: Args) -> Result<Plan> {
         (None, None, None) => Root::Own,
     };
     let enter = match (&root, &script) {
+        // Without hostPID, PID 1 is the container's own init, often this very
+        // process: refuse, rather than look for the host's bash in our image.
+        (Root::Process(pid), Some(_)) if *pid as u32 == std::process::id() => {
+            return Err(Error::new(format!(
+                "process {pid} is checkpoint itself, not the host (in a pod: set hostPID: true)"
+            )))
+        }
         (Root::Process(pid), Some(_)) => Some(Target::open(*pid)?),
         _ => None,
     };

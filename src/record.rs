@@ -88,6 +88,9 @@ impl Record {
         if bytes.len() > MAX_RECORD {
             return Err("too large for a checkpoint record");
         }
+        if bytes.is_empty() {
+            return Err("empty");
+        }
         let text = std::str::from_utf8(bytes).map_err(|_| "not text")?;
         let text = text.strip_suffix('\n').ok_or("torn: no final newline")?;
         let (body, check) = text.rsplit_once('\n').ok_or("not a checkpoint record")?;

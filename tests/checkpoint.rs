@@ -539,3 +539,22 @@ fn sigterm_reaches_the_running_command_first() {
     assert_eq!(out.status.code(), Some(128 + 15));
     assert!(!other.exists());
 }
+
+#[test]
+fn startup_script_refuses_to_target_itself() {
+    if !require_root("startup_script_refuses_to_target_itself") || !require_tool("self", "unshare") {
+        return;
+    }
+    // A pod without hostPID: checkpoint is PID 1 of its own namespace.
+    let dir = TempDir::new("cp-self");
+    let marker = dir.path().join("ran");
+    let out = Command::new("unshare")
+        .args(["-p", "--fork", "--mount-proc"])
+        .arg(applet("checkpoint"))
+        .env("STARTUP_SCRIPT", format!("touch {}", marker.display()))
+        .env_remove("CHECKPOINT_PATH")
+        .output()
+        .unwrap();
+    assert_refused(&out, "checkpoint", "hostPID");
+    assert!(!marker.exists());
+}
