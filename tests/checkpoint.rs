@@ -558,3 +558,31 @@ fn startup_script_refuses_to_target_itself() {
     assert_refused(&out, "checkpoint", "hostPID");
     assert!(!marker.exists());
 }
+
+#[test]
+fn the_command_inherits_no_descriptor_of_ours() {
+    let dir = TempDir::new("cp-fds");
+    let list = "ls /proc/$$/fd";
+    let direct = Command::new("sh").args(["-c", list]).stdin(Stdio::null()).output().unwrap();
+    assert!(text(&direct).0.starts_with("0\n1\n"), "{:?}", text(&direct));
+    let out = checkpoint()
+        .args(["--path", dir.path().join("done").to_str().unwrap(), "sh", "-c", list])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(text(&out).0, text(&direct).0, "the same descriptors as without checkpoint");
+
+    if !require_root("the_command_inherits_no_descriptor_of_ours") {
+        return;
+    }
+    let target = Target::new();
+    let out = checkpoint()
+        .args(["--target", &target.pid.to_string()])
+        .env("STARTUP_SCRIPT", format!("{list}; exit 9"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert_eq!(text(&out).0, text(&direct).0, "startup-script mode too, after entering namespaces");
+}
