@@ -364,17 +364,18 @@ fn target_puts_the_checkpoint_in_the_targets_root() {
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
 }
 
-/// Runs startup-script mode against the target until the checkpoint
-/// appears (or `wait` runs out), then SIGTERMs it.
-fn startup_script(target: &Target, script: &str, wait: Duration) -> (Output, Duration) {
-    let mut child = checkpoint()
-        .args(["--target", &target.pid.to_string()])
-        .env("STARTUP_SCRIPT", script)
-        .env("CHECKPOINT_INTERVAL", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let name = format!("startup-script.kubernetes.io_{}", md5sum(format!("{script}\n").as_bytes()));
+/// Runs startup-script mode against the target until the checkpoint (in the
+/// target's /tmp, under `name` or the default one) appears, or `wait` runs
+/// out; then SIGTERMs it.
+fn startup_script(target: &Target, script: &str, name: Option<&str>, wait: Duration) -> (Output, Duration) {
+    let mut cmd = checkpoint();
+    cmd.args(["--target", &target.pid.to_string()]).env("STARTUP_SCRIPT", script).env("CHECKPOINT_INTERVAL", "1");
+    if let Some(name) = name {
+        cmd.env("CHECKPOINT_PATH", format!("/tmp/{name}"));
+    }
+    let mut child = cmd.stderr(Stdio::piped()).spawn().expect("spawn");
+    let default = format!("startup-script.kubernetes.io_{}", md5sum(format!("{script}\n").as_bytes()));
+    let name = name.unwrap_or(&default);
     let start = Instant::now();
     while start.elapsed() < wait && !target.tmp().join(&name).exists() {
         if child.try_wait().unwrap().is_some() {
@@ -403,7 +404,7 @@ fn startup_script_runs_in_the_targets_namespaces_once() {
         .output()
         .unwrap();
     let expected = String::from_utf8_lossy(&expected.stdout).trim().to_string();
-    let (out, stopping) = startup_script(&target, script, Duration::from_secs(5));
+    let (out, stopping) = startup_script(&target, script, None, Duration::from_secs(5));
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(stopping < Duration::from_secs(1), "SIGTERM took {stopping:?}");
@@ -426,11 +427,17 @@ fn startup_script_honours_a_touched_checkpoint_and_exits_1_on_failure() {
     let script = "echo x >> /tmp/runs";
     let name = format!("startup-script.kubernetes.io_{}", md5sum(format!("{script}\n").as_bytes()));
     std::fs::write(target.tmp().join(&name), b"").unwrap();
-    let (out, _) = startup_script(&target, script, Duration::from_millis(1500));
+    let (out, _) = startup_script(&target, script, None, Duration::from_millis(1500));
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("already done"), "{err}");
     assert!(!target.tmp().join("runs").exists(), "a touched checkpoint is honoured");
+
+    // CHECKPOINT_PATH names it instead.
+    let (out, _) = startup_script(&target, script, Some("custom"), Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(lines(&target.tmp().join("runs")), 1, "ran: CHECKPOINT_PATH is another checkpoint");
+    assert!(target.tmp().join("custom").is_file());
 
     let out = checkpoint()
         .args(["--target", &target.pid.to_string()])
