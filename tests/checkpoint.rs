@@ -377,7 +377,7 @@ fn startup_script(target: &Target, script: &str, name: Option<&str>, wait: Durat
     let default = format!("startup-script.kubernetes.io_{}", md5sum(format!("{script}\n").as_bytes()));
     let name = name.unwrap_or(&default);
     let start = Instant::now();
-    while start.elapsed() < wait && !target.tmp().join(&name).exists() {
+    while start.elapsed() < wait && !target.tmp().join(name).exists() {
         if child.try_wait().unwrap().is_some() {
             break;
         }
