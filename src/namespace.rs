@@ -102,10 +102,10 @@ impl Target {
         if pid <= 0 {
             return Err(Error::new(format!("{pid} is not a process id (a number such as 1)")));
         }
-        let pidfd = match pidfd_open(pid) {
-            Ok(fd) if setns_takes_pidfd() => Some(fd),
-            Ok(_) | Err(Errno::ENOSYS) | Err(Errno::EPERM) => None,
-            Err(Errno::ESRCH) => return Err(no_process(pid)),
+        let (pidfd, gone) = match pidfd_open(pid) {
+            Ok(fd) if setns_takes_pidfd() => (Some(fd), false),
+            Ok(_) | Err(Errno::ENOSYS) | Err(Errno::EPERM) => (None, false),
+            Err(Errno::ESRCH) => (None, true),
             Err(e) => return Err(Error::sys(format!("pidfd_open {pid}"), e, None)),
         };
         let target = Target { pid, pidfd };
@@ -113,6 +113,7 @@ impl Target {
             Some('Z') => Err(Error::new(format!(
                 "process {pid} is a zombie: it has exited and has no namespaces left (is its parent reaping it?)"
             ))),
+            _ if gone => Err(no_process(pid)),
             Some(_) => Ok(target),
             None if target.pidfd.is_some() => Ok(target),
             None => Err(target.proc_missing("to find the process")),
