@@ -113,7 +113,7 @@ impl RouteSocket {
         Ok(RouteSocket { socket, seq: 0 })
     }
 
-    /// Every interface, in index order.
+    /// Every interface, in the kernel's order (by index, as `ip link` lists them).
     pub fn links(&mut self) -> Result<Vec<Link>> {
         let request = IfinfomsgBuilder::default()
             .ifi_family(RtAddrFamily::Unspecified)
@@ -121,7 +121,7 @@ impl RouteSocket {
             .map_err(|e| Error::new(format!("cannot build a link request: {e}")))?;
         let infos: Vec<Ifinfomsg> =
             self.request(Rtm::Getlink, NlmF::DUMP, request).map_err(|f| failed("listing interfaces", f))?;
-        let mut links: Vec<Link> = infos
+        let links = infos
             .iter()
             .filter_map(|info| {
                 let name = info.rtattrs().iter().find(|a| u16::from(a.rta_type()) == IFLA_IFNAME)?;
@@ -131,7 +131,6 @@ impl RouteSocket {
                 })
             })
             .collect();
-        links.sort_by_key(|link| link.index);
         Ok(links)
     }
 
