@@ -253,7 +253,8 @@ fn refused(route: &CheckedRoute, change: Change, failure: Failure) -> Error {
             Error::new(format!("{spec}: the route exists already (without --no-replace it is replaced)"))
         }
         (Errno::ESRCH, Change::Delete) => Error::new(format!("{spec}: no such route to delete (see route-add --list)")),
-        (Errno::ENETUNREACH, _) => Error::sys(
+        // IPv4 says ENETUNREACH, IPv6 EHOSTUNREACH.
+        (Errno::ENETUNREACH | Errno::EHOSTUNREACH, _) => Error::sys(
             spec,
             errno,
             Some("the gateway is on no connected network: add a route to it first, or use onlink"),
@@ -666,6 +667,16 @@ mod tests {
         };
         let attrs = attrs.iter().map(|(kind, payload)| attr(*kind, payload).unwrap()).collect();
         rtmsg(header, attrs).unwrap()
+    }
+
+    #[test]
+    fn the_socket_is_close_on_exec() {
+        use std::os::fd::AsRawFd;
+        let socket = RouteSocket::open().unwrap();
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", socket.socket.as_raw_fd())).unwrap();
+        let flags = info.lines().find_map(|line| line.strip_prefix("flags:")).unwrap();
+        let flags = i64::from_str_radix(flags.trim(), 8).unwrap();
+        assert_ne!(flags & i64::from(libc::O_CLOEXEC), 0, "{info}");
     }
 
     #[test]

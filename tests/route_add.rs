@@ -213,6 +213,7 @@ fn delete_removes_the_route_and_a_second_delete_is_an_error() {
 fn a_failed_step_leaves_the_table_as_it_was_and_says_one_line() {
     let Some(ns) = lab("a_failed_step_leaves_the_table_as_it_was_and_says_one_line") else { return };
     ok(&ns, &["203.0.113.0/24", "via", "198.51.100.1"]);
+    ns.sh("ip link add v2 type veth peer name v3");
     let before = ns.routes();
     let cases: &[(&[&str], &str)] = &[
         // the grammar
@@ -255,8 +256,17 @@ fn a_failed_step_leaves_the_table_as_it_was_and_says_one_line() {
         (&["--list", "--table", "nope"], "table \"nope\""),
         (&["--frobnicate"], "--frobnicate"),
         // what only the kernel knows
-        (&["10.0.0.0/8", "via", "198.51.100.1", "dev", "eth9"], "no interface named eth9 (there are: lo, v1, v0)"),
-        (&["10.0.0.0/8", "via", "192.0.2.1"], "10.0.0.0/8 via 192.0.2.1: network is unreachable"),
+        (
+            &["10.0.0.0/8", "via", "198.51.100.1", "dev", "eth9"],
+            "no interface named eth9 (there are: lo, v1, v0, v3, v2)",
+        ),
+        (&["10.0.0.0/8", "via", "192.0.2.1"], "10.0.0.0/8 via 192.0.2.1: network is unreachable (the gateway is on no"),
+        (&["2001:db8:9::/48", "via", "2001:db8:5::1"], "no route to host (the gateway is on no connected network"),
+        (&["10.0.0.0/8", "dev", "v2"], "10.0.0.0/8 dev v2: network is down (the interface is down: bring it up first)"),
+        (
+            &["10.0.0.0/8", "via", "198.51.100.1", "src", "203.0.113.5"],
+            "invalid argument (kernel: Invalid prefsrc address)",
+        ),
         (&["--no-replace", "203.0.113.0/24", "via", "198.51.100.1"], "the route exists already"),
         (&["--delete", "198.18.0.0/15"], "198.18.0.0/15: no such route to delete"),
         (&["--delete", "203.0.113.0/24", "via", "198.51.100.99"], "no such route to delete"),
