@@ -36,6 +36,7 @@ pub struct SignalState {
     mask: SigSet,
     ttin: SigAction,
     ttou: SigAction,
+    chld: SigAction,
     forwarded: libc::sigset_t,
 }
 
@@ -49,11 +50,22 @@ pub fn exec(argv: &[String]) -> Error {
     let Some(program) = cargs.first() else {
         return Error::new("no command given");
     };
+    default_sigpipe();
     let errno = match execvp(program, &cargs) {
         Err(errno) => errno,
         Ok(never) => match never {},
     };
     exec_error(&argv[0], errno)
+}
+
+/// Rust's runtime ignores SIGPIPE before main, and an ignored signal stays
+/// ignored across exec: without this, `cmd | head` would see EPIPE instead
+/// of dying quietly. The disposition hardbox was started with is lost by
+/// then, so the command gets the default, as std::process::Command gives.
+fn default_sigpipe() {
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: installing SIG_DFL runs no code of ours in signal context.
+    let _ = unsafe { sigaction(Signal::SIGPIPE, &default) };
 }
 
 /// The error for a failed exec, with the status DESIGN.md assigns to it.
@@ -74,7 +86,9 @@ fn c_strings(argv: &[String]) -> Result<Vec<CString>> {
 
 /// Blocks every signal an init forwards, plus SIGCHLD, so that they queue
 /// for `wait_signal` instead of running handlers; ignores TTIN and TTOU so
-/// that handing the terminal to the child cannot stop us.
+/// that handing the terminal to the child cannot stop us. A SIGCHLD that we
+/// were given ignored is set to the default: ignored, the kernel would reap
+/// the command itself and its exit status would be lost.
 pub fn configure_signals() -> Result<SignalState> {
     let forwarded = forwarded_signals();
     let mut block = forwarded;
@@ -90,11 +104,17 @@ pub fn configure_signals() -> Result<SignalState> {
     let ttin = unsafe { sigaction(Signal::SIGTTIN, &ignore) }.map_err(|e| Error::sys("ignoring SIGTTIN", e, None))?;
     // SAFETY: as above.
     let ttou = unsafe { sigaction(Signal::SIGTTOU, &ignore) }.map_err(|e| Error::sys("ignoring SIGTTOU", e, None))?;
-    Ok(SignalState { mask, ttin, ttou, forwarded })
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: installing SIG_DFL runs no code of ours in signal context.
+    let chld =
+        unsafe { sigaction(Signal::SIGCHLD, &default) }.map_err(|e| Error::sys("defaulting SIGCHLD", e, None))?;
+    Ok(SignalState { mask, ttin, ttou, chld, forwarded })
 }
 
-/// Every catchable signal except SIGCHLD, the fault signals and TTIN/TTOU,
-/// real-time ones included.
+/// Every catchable signal except SIGCHLD and the fault signals, real-time
+/// ones included. TTIN and TTOU are ignored AND blocked: a blocked signal is
+/// queued even when ignored, so one sent to us reaches the child (as with
+/// tini), while the kernel's own job-control stops cannot stop us.
 fn forwarded_signals() -> libc::sigset_t {
     // SAFETY: sigemptyset initialises the set before any read; sigaddset
     // only fails (EINVAL) for numbers outside the range, which we skip.
@@ -102,7 +122,7 @@ fn forwarded_signals() -> libc::sigset_t {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         for sig in 1..=libc::SIGRTMAX() {
-            let excluded = matches!(sig, libc::SIGKILL | libc::SIGSTOP | libc::SIGCHLD | libc::SIGTTIN | libc::SIGTTOU)
+            let excluded = matches!(sig, libc::SIGKILL | libc::SIGSTOP | libc::SIGCHLD)
                 || FAULT_SIGNALS.contains(&sig)
                 || (sig > libc::SIGSYS && sig < libc::SIGRTMIN());
             if !excluded {
@@ -165,7 +185,9 @@ fn restore_signals(state: &SignalState) {
     unsafe {
         let _ = sigaction(Signal::SIGTTIN, &state.ttin);
         let _ = sigaction(Signal::SIGTTOU, &state.ttou);
+        let _ = sigaction(Signal::SIGCHLD, &state.chld);
     }
+    default_sigpipe();
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&state.mask), None);
 }
 
@@ -285,10 +307,13 @@ mod tests {
     fn forwarded_set_excludes_faults_and_chld() {
         let set = forwarded_signals();
         let has = |sig| unsafe { libc::sigismember(&set, sig) == 1 };
-        for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGWINCH, libc::SIGRTMIN()] {
+        for sig in
+            [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGWINCH, libc::SIGTTIN, libc::SIGTTOU]
+        {
             assert!(has(sig), "{sig} forwarded");
         }
-        for sig in [libc::SIGCHLD, libc::SIGSEGV, libc::SIGKILL, libc::SIGSTOP, libc::SIGTTIN, libc::SIGTTOU] {
+        assert!(has(libc::SIGRTMIN()) && has(libc::SIGRTMAX()), "real-time signals forwarded");
+        for sig in [libc::SIGCHLD, libc::SIGSEGV, libc::SIGKILL, libc::SIGSTOP, libc::SIGABRT, libc::SIGSYS] {
             assert!(!has(sig), "{sig} not forwarded");
         }
     }
