@@ -27,9 +27,13 @@ enum Op {
     FailIfEmpty,
 }
 
+/// Finds a variable's value: None when unset, an error when it cannot be
+/// used (not UTF-8).
+pub type Lookup = dyn Fn(&str) -> Result<Option<String>>;
+
 /// Expands `text` once, looking variables up with `lookup`. Errors name the
 /// text and what is wrong with it.
-pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String> {
+pub fn expand(text: &str, lookup: &Lookup) -> Result<String> {
     let parts = parse(text).map_err(|why| Error::new(format!("--expand-env: {text:?}: {why}")))?;
     let mut out = String::new();
     eval(&parts, lookup, &mut out)?;
@@ -108,12 +112,12 @@ fn parse_braced(chars: &mut Chars<'_>) -> std::result::Result<Part, String> {
     Ok(Part::Var { name, op: Some((op, word)) })
 }
 
-fn eval(parts: &[Part], lookup: &dyn Fn(&str) -> Option<String>, out: &mut String) -> Result<()> {
+fn eval(parts: &[Part], lookup: &Lookup, out: &mut String) -> Result<()> {
     for part in parts {
         match part {
             Part::Literal(text) => out.push_str(text),
             Part::Var { name, op } => {
-                let value = lookup(name);
+                let value = lookup(name)?;
                 match op {
                     None => out.push_str(value.as_deref().unwrap_or("")),
                     Some((Op::DefaultIfUnset, word)) => match value {
@@ -168,14 +172,15 @@ fn take_name(chars: &mut Chars<'_>) -> String {
 mod tests {
     use super::*;
 
-    fn env(name: &str) -> Option<String> {
-        match name {
+    fn env(name: &str) -> Result<Option<String>> {
+        Ok(match name {
             "PORT" => Some("8080".into()),
             "EMPTY" => Some(String::new()),
             "HOST" => Some("example".into()),
             "DOLLAR" => Some("$HOST".into()),
+            "BAD" => return Err(Error::new("BAD is not valid UTF-8")),
             _ => None,
-        }
+        })
     }
 
     fn ok(text: &str) -> String {
@@ -245,6 +250,8 @@ mod tests {
         assert!(err("${UNSET:?set UNSET to the port}").contains("UNSET: set UNSET to the port"));
         assert!(err("${EMPTY:?}").contains("EMPTY: not set or empty"));
         assert!(err("${UNSET:?need $HOST}").contains("need example"));
+        assert!(err("x$BAD").contains("BAD is not valid UTF-8"));
+        assert_eq!(ok("${PORT:-$BAD}"), "8080", "an unused default is not looked up");
     }
 
     #[test]
