@@ -10,6 +10,9 @@ use std::ffi::OsString;
 use argh::FromArgs;
 
 use crate::error::{Error, Result};
+use crate::netlink::{Change, CheckedRoute, RouteSocket};
+use crate::privilege::{self, DropOptions, Target, UserSpec};
+use crate::route::RouteSpec;
 use crate::{cli, expand, info, supervise};
 
 /// The user the Node package drops to when DROP_TO_USER is unset.
@@ -61,14 +64,19 @@ pub fn main(args: &[OsString]) -> Result<u8> {
 /// Everything dhi-bootstrap will do, resolved and validated before any of it
 /// is done.
 struct Plan {
-    routes: Vec<String>,
-    user: Option<String>,
+    /// Open only when there are routes to add.
+    socket: Option<RouteSocket>,
+    routes: Vec<CheckedRoute>,
+    /// None with --no-drop.
+    user: Option<Target>,
     command: Vec<String>,
     supervise: bool,
     group_signals: bool,
 }
 
 impl Plan {
+    /// Parses, expands, looks up and checks against the kernel (interfaces,
+    /// users, groups), changing nothing.
     fn resolve(args: Args, env: &Env) -> Result<Plan> {
         if args.init && args.exec {
             return Err(Error::new("--init and --exec contradict each other: choose one"));
@@ -76,15 +84,38 @@ impl Plan {
         if args.command.is_empty() {
             return Err(Error::new("no command given (usage: dhi-bootstrap [OPTIONS] [--] COMMAND [ARG...])"));
         }
-        let routes = route_specs(&args.route, env)?;
-        let user = user_spec(&args, env)?;
         let command = if args.expand_env {
             args.command.iter().map(|word| expand::expand(word, env)).collect::<Result<_>>()?
         } else {
-            args.command
+            args.command.clone()
+        };
+        let specs = route_specs(&args.route, env)?
+            .iter()
+            .map(|line| RouteSpec::parse_line(line).map_err(|e| Error::new(format!("route {line:?}: {e}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let (socket, routes) = if specs.is_empty() {
+            (None, Vec::new())
+        } else {
+            let mut socket = RouteSocket::open()?;
+            let routes = specs.iter().map(|spec| socket.check(spec)).collect::<Result<Vec<_>>>()?;
+            (Some(socket), routes)
+        };
+        let user = match user_spec(&args, env)? {
+            None => None,
+            Some((spec, source)) => Some(target(&spec, args.keep_caps.as_deref()).map_err(|e| {
+                let why = match source {
+                    Source::Flag => String::new(),
+                    Source::Env => " (from DROP_TO_USER)".into(),
+                    Source::Default => {
+                        format!(" ({DEFAULT_USER} is the default: set DROP_TO_USER or --user, or pass --no-drop)")
+                    }
+                };
+                Error::new(format!("{e}{why}"))
+            })?),
         };
         let pid1 = nix::unistd::getpid().as_raw() == 1;
         Ok(Plan {
+            socket,
             routes,
             user,
             command,
@@ -93,12 +124,21 @@ impl Plan {
         })
     }
 
-    fn run(self) -> Result<u8> {
-        if !self.routes.is_empty() {
-            return Err(Error::new("routes: not wired to the route core yet"));
+    fn run(mut self) -> Result<u8> {
+        if let Some(socket) = &mut self.socket {
+            for route in &self.routes {
+                socket.apply(route, Change::Replace)?;
+                info!("route {route} set");
+            }
         }
+        // The command must not inherit it (it is close-on-exec too).
+        drop(self.socket.take());
         match &self.user {
-            Some(user) => return Err(Error::new(format!("dropping to {user}: not wired to the privilege core yet"))),
+            Some(target) => {
+                privilege::drop(target)?;
+                privilege::apply_environment(target, false);
+                info!("running as {target}");
+            }
             None => info!("--no-drop: staying uid {}, gid {}", nix::unistd::getuid(), nix::unistd::getgid()),
         }
         if !self.supervise {
@@ -108,9 +148,26 @@ impl Plan {
             supervise::become_subreaper()?;
         }
         let state = supervise::configure_signals()?;
-        let options = supervise::Options { own_group: true, group_signals: self.group_signals };
+        let options = supervise::Options { own_group: true, group_signals: self.group_signals, ..Default::default() };
         supervise::supervise(&self.command, &state, options)
     }
+}
+
+/// Who to become. Root is refused here rather than made "root without
+/// capabilities": whoever asks dhi-bootstrap for root wants --no-drop.
+fn target(spec: &str, keep_caps: Option<&str>) -> Result<Target> {
+    let options = DropOptions {
+        keep_caps: keep_caps.map(privilege::parse_caps).transpose()?.unwrap_or_default(),
+        allow_root: true,
+        ..Default::default()
+    };
+    let target = Target::resolve(&UserSpec::parse(spec)?, &options)?;
+    if target.uid == 0 {
+        return Err(Error::new(format!(
+            "refusing to drop to {spec} (uid 0): use --no-drop to stay root, or name another user"
+        )));
+    }
+    Ok(target)
 }
 
 /// The route specs to add, in order: the Node package's pair, then ROUTES,
@@ -139,8 +196,16 @@ fn route_specs(flags: &[String], env: &Env) -> Result<Vec<String>> {
     Ok(specs)
 }
 
+/// Where the user to drop to was named, for messages.
+#[derive(Debug, PartialEq, Eq)]
+enum Source {
+    Flag,
+    Env,
+    Default,
+}
+
 /// The user spec to drop to, or None with --no-drop.
-fn user_spec(args: &Args, env: &Env) -> Result<Option<String>> {
+fn user_spec(args: &Args, env: &Env) -> Result<Option<(String, Source)>> {
     if args.no_drop {
         return match (&args.user, &args.keep_caps) {
             (Some(user), _) => Err(Error::new(format!("--no-drop contradicts --user {user}: choose one"))),
@@ -148,11 +213,11 @@ fn user_spec(args: &Args, env: &Env) -> Result<Option<String>> {
             (None, None) => Ok(None),
         };
     }
-    let user = match &args.user {
-        Some(user) => user.clone(),
-        None => setting(env, "DROP_TO_USER")?.unwrap_or_else(|| DEFAULT_USER.to_owned()),
-    };
-    Ok(Some(user))
+    Ok(Some(match (&args.user, setting(env, "DROP_TO_USER")?) {
+        (Some(user), _) => (user.clone(), Source::Flag),
+        (None, Some(user)) => (user, Source::Env),
+        (None, None) => (DEFAULT_USER.to_owned(), Source::Default),
+    }))
 }
 
 /// The environment, as a lookup that tests can fake.
@@ -217,10 +282,11 @@ mod tests {
     #[test]
     fn the_user_comes_from_the_flag_then_drop_to_user_then_node() {
         let env = env_of(&[("DROP_TO_USER", "nobody")]);
-        assert_eq!(user_spec(&args(&["--user", "daemon", "true"]), &env).unwrap().as_deref(), Some("daemon"));
-        assert_eq!(user_spec(&args(&["true"]), &env).unwrap().as_deref(), Some("nobody"));
-        assert_eq!(user_spec(&args(&["true"]), &env_of(&[])).unwrap().as_deref(), Some("node"));
-        assert_eq!(user_spec(&args(&["true"]), &env_of(&[("DROP_TO_USER", "")])).unwrap().as_deref(), Some("node"));
+        let spec = |list: &[&str], env: &Env| user_spec(&args(list), env).unwrap();
+        assert_eq!(spec(&["--user", "daemon", "true"], &env), Some(("daemon".into(), Source::Flag)));
+        assert_eq!(spec(&["true"], &env), Some(("nobody".into(), Source::Env)));
+        assert_eq!(spec(&["true"], &env_of(&[])), Some(("node".into(), Source::Default)));
+        assert_eq!(spec(&["true"], &env_of(&[("DROP_TO_USER", "")])), Some(("node".into(), Source::Default)));
         assert_eq!(user_spec(&args(&["--no-drop", "true"]), &env).unwrap(), None);
         assert!(user_spec(&args(&["--no-drop", "--user", "x", "true"]), &env).is_err());
         assert!(user_spec(&args(&["--no-drop", "--keep-caps", "CHOWN", "true"]), &env).is_err());
