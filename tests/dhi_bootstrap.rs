@@ -444,3 +444,191 @@ fn contradictory_options_are_refused() {
         assert_refused(&output(direct(args)), "dhi-bootstrap", needle);
     }
 }
+
+/// The probe for the privilege drop: its own fds (no pipeline, no command
+/// substitution: the shell would hold fds of its own meanwhile), then its
+/// status.
+const WHO_AM_I: &str = "ls /proc/$$/fd; echo STATUS; cat /proc/$$/status";
+
+/// The fds and the named status fields a WHO_AM_I probe printed.
+fn who(stdout: &str) -> (Vec<u32>, Vec<(String, String)>) {
+    let (fds, status) = stdout.split_once("STATUS\n").unwrap_or_else(|| panic!("probe output: {stdout}"));
+    let mut fds: Vec<u32> = fds.split_whitespace().map(|fd| fd.parse().unwrap()).collect();
+    fds.sort();
+    let fields = ["Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"]
+        .iter()
+        .map(|field| (field.to_string(), status_field(status, field).split_whitespace().collect::<Vec<_>>().join(" ")))
+        .collect();
+    (fds, fields)
+}
+
+fn nobody_for_good() -> Vec<(String, String)> {
+    [
+        ("Uid", "65534 65534 65534 65534"),
+        ("Gid", "65534 65534 65534 65534"),
+        ("Groups", "65534"),
+        ("CapInh", "0000000000000000"),
+        ("CapPrm", "0000000000000000"),
+        ("CapEff", "0000000000000000"),
+        ("CapBnd", "0000000000000000"),
+        ("CapAmb", "0000000000000000"),
+        ("NoNewPrivs", "1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// A network namespace with a veth pair, v0 at 192.0.2.1/24 and
+/// 2001:db8::1/64 (no dummy module on every host).
+fn netns_with_link() -> Netns {
+    let ns = Netns::new();
+    ns.sh("ip link add v0 type veth peer name v1 && ip link set v1 up && ip link set v0 up && \
+           ip addr add 192.0.2.1/24 dev v0 && ip -6 addr add 2001:db8::1/64 dev v0 nodad");
+    ns
+}
+
+/// `ip netns exec NS [unshare --pid --fork --mount-proc --] dhi-bootstrap ARGS`
+fn in_netns(ns: &Netns, as_pid1: bool, args: &[&str]) -> Command {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &ns.name]);
+    if as_pid1 {
+        cmd.args(["unshare", "--pid", "--fork", "--mount-proc", "--"]);
+    }
+    cmd.arg(applet("dhi-bootstrap")).args(args);
+    cmd
+}
+
+fn route_of(ns: &Netns, family: &str, dest: &str) -> String {
+    ns.sh(&format!("ip {family} route show {dest}")).trim().to_owned()
+}
+
+#[test]
+fn routes_from_env_and_flags_are_set_then_the_command_runs_dropped() {
+    if !require_root("routes_from_env_and_flags_are_set_then_the_command_runs_dropped")
+        || !require_tool("routes_from_env_and_flags_are_set_then_the_command_runs_dropped", "ip")
+    {
+        return;
+    }
+    for as_pid1 in [true, false] {
+        let ns = netns_with_link();
+        let mut cmd =
+            in_netns(&ns, as_pid1, &with(&["--user", "nobody", "--route", "203.0.113.128/25 dev v0"], &sh(WHO_AM_I)));
+        cmd.env("ROUTE_DESTINATION", "198.51.100.0/24")
+            .env("ROUTE_GATEWAY", "192.0.2.254")
+            .env("ROUTES", "203.0.113.0/25 via 192.0.2.253;\n2001:db8:1::/48 via 2001:db8::fe");
+        let out = output(cmd);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(code(&out), Some(0), "pid 1: {as_pid1}: {stderr}");
+        assert_eq!(route_of(&ns, "-4", "198.51.100.0/24"), "198.51.100.0/24 via 192.0.2.254 dev v0");
+        assert_eq!(route_of(&ns, "-4", "203.0.113.0/25"), "203.0.113.0/25 via 192.0.2.253 dev v0");
+        assert!(route_of(&ns, "-4", "203.0.113.128/25").starts_with("203.0.113.128/25 dev v0"));
+        assert!(route_of(&ns, "-6", "2001:db8:1::/48").starts_with("2001:db8:1::/48 via 2001:db8::fe dev v0"));
+        assert!(stderr.contains("dhi-bootstrap: route 198.51.100.0/24 via 192.0.2.254 set"), "{stderr}");
+        assert!(stderr.contains("dhi-bootstrap: running as nobody (uid 65534, gid 65534, groups 65534)"), "{stderr}");
+
+        let (fds, fields) = who(&stdout);
+        assert_eq!(fields, nobody_for_good(), "pid 1: {as_pid1}");
+        // The same probe without hardbox: no fd of ours (the netlink socket)
+        // may be among the command's.
+        let (baseline, _) = who(&text(&ns.run(BUSYBOX, ["sh", "-c", WHO_AM_I])).0);
+        assert_eq!(fds, baseline, "pid 1: {as_pid1}: the command's fds");
+    }
+}
+
+#[test]
+fn the_seeds_case_drop_to_user_nobody_runs_as_nobody_nogroup() {
+    if !require_root("the_seeds_case_drop_to_user_nobody_runs_as_nobody_nogroup") {
+        return;
+    }
+    for as_pid1 in [true, false] {
+        let mut cmd = if as_pid1 { pid1(&[]) } else { direct(&[]) };
+        cmd.args(sh(&format!("{WHO_AM_I}; id"))).env("DROP_TO_USER", "nobody");
+        let out = output(cmd);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(code(&out), Some(0), "{stderr}");
+        assert_eq!(who(&stdout).1, nobody_for_good());
+        assert!(stdout.contains("uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)"), "{stdout}");
+    }
+}
+
+#[test]
+fn already_the_target_user_goes_on() {
+    if !require_root("already_the_target_user_goes_on") || !require_tool("already_the_target_user_goes_on", "setpriv") {
+        return;
+    }
+    let as_nobody = |user: &str| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]).arg(applet("dhi-bootstrap"));
+        cmd.args(["--user", user, BUSYBOX, "id", "-u"]);
+        output(cmd)
+    };
+    let out = as_nobody("nobody");
+    assert_eq!(code(&out), Some(0), "{:?}", text(&out));
+    assert_eq!(text(&out).0, "65534\n");
+    let out = as_nobody("daemon");
+    assert_refused(&out, "dhi-bootstrap", "must run as root to become daemon");
+}
+
+/// A directory the command may write its marker into whoever it runs as.
+fn marker_dir(tag: &str) -> TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new(tag);
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    dir
+}
+
+#[test]
+fn fail_closed_nothing_changes_and_the_command_never_runs() {
+    if !require_root("fail_closed_nothing_changes_and_the_command_never_runs")
+        || !require_tool("fail_closed_nothing_changes_and_the_command_never_runs", "ip")
+    {
+        return;
+    }
+    let dir = marker_dir("dhi-closed");
+    let marker = dir.path().join("marker");
+    let touch = sh(&format!("touch {}", marker.display()));
+    let good = "198.51.100.0/24 via 192.0.2.254";
+    // (flags, environment, an argument after the probe, what the one stderr
+    // line says); in every case the good route must not have been set
+    // either: the failure is found before the first change.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 6] = [
+        (
+            &["--user", "nobody", "--route", good, "--route", "203.0.113.0/24 dev nosuch0"],
+            &[],
+            "",
+            "no interface named nosuch0",
+        ),
+        (&["--user", "nobody", "--route", good, "--route", "203.0.113.0/33 dev v0"], &[], "", "203.0.113.0/33"),
+        (&["--route", good], &[("DROP_TO_USER", "no-such-user-here")], "", "no-such-user-here"),
+        (&["--user", "nobody:no-such-group-here", "--route", good], &[], "", "no-such-group-here"),
+        (
+            &["--route", good],
+            &[("DROP_TO_USER", "nobody"), ("ROUTE_DESTINATION", "203.0.113.0/24")],
+            "",
+            "ROUTE_GATEWAY",
+        ),
+        (&["--route", good, "--user", "nobody", "--expand-env"], &[], "${X", "--expand-env"),
+    ];
+    for (flags, env, extra, needle) in cases {
+        let ns = netns_with_link();
+        let mut cmd = in_netns(&ns, true, &with(flags, &touch));
+        cmd.args((!extra.is_empty()).then_some(extra)).envs(env.iter().copied()).env_remove("ROUTE_GATEWAY");
+        let out = output(cmd);
+        assert_refused(&out, "dhi-bootstrap", needle);
+        assert!(!marker.exists(), "{flags:?}: the command never ran");
+        assert_eq!(route_of(&ns, "-4", "198.51.100.0/24"), "", "{flags:?}: no route was set before the failure");
+    }
+    // A route the kernel refuses when it is applied (the gateway is not
+    // reachable): 125, route-add's message, and the command never runs.
+    let ns = netns_with_link();
+    let out =
+        output(in_netns(&ns, true, &with(&["--user", "nobody", "--route", "198.51.100.0/24 via 203.0.113.9"], &touch)));
+    assert_refused(&out, "dhi-bootstrap", "198.51.100.0/24 via 203.0.113.9");
+    assert!(!marker.exists(), "the command never ran after a failed route");
+    // The control: the same command, configured well, does leave the marker.
+    let out = output(in_netns(&ns, true, &with(&["--user", "nobody", "--route", good], &touch)));
+    assert_eq!(code(&out), Some(0), "{:?}", text(&out));
+    assert!(marker.exists(), "the probe can write its marker as nobody");
+}
