@@ -34,6 +34,7 @@ const RTA_GATEWAY: u16 = 5;
 const RTA_PRIORITY: u16 = 6;
 const RTA_PREFSRC: u16 = 7;
 const RTA_METRICS: u16 = 8;
+const RTA_FLOW: u16 = 11;
 const RTA_CACHEINFO: u16 = 12;
 const RTA_TABLE: u16 = 15;
 const RTA_PREF: u16 = 20;
@@ -125,10 +126,9 @@ impl RouteSocket {
             .iter()
             .filter_map(|info| {
                 let name = info.rtattrs().iter().find(|a| u16::from(a.rta_type()) == IFLA_IFNAME)?;
-                let name = name.rta_payload().as_ref().split(|&b| b == 0).next()?;
                 Some(Link {
                     index: u32::try_from(*info.ifi_index()).ok()?,
-                    name: String::from_utf8_lossy(name).into_owned(),
+                    name: c_string(name.rta_payload().as_ref()),
                 })
             })
             .collect();
@@ -229,11 +229,10 @@ fn kernel_error<'a, I>(code: i32, ext_ack: I) -> Failure
 where
     I: Iterator<Item = &'a neli::genl::Nlattr<NlmsgerrAttr, Buffer>>,
 {
-    let text = ext_ack.into_iter().find(|attr| *attr.nla_type().nla_type() == NlmsgerrAttr::Msg).map(|attr| {
-        let bytes = attr.nla_payload().as_ref();
-        String::from_utf8_lossy(bytes.split(|&b| b == 0).next().unwrap_or(bytes)).into_owned()
-        // ok: split yields at least one piece
-    });
+    let text = ext_ack
+        .into_iter()
+        .find(|attr| *attr.nla_type().nla_type() == NlmsgerrAttr::Msg)
+        .map(|attr| c_string(attr.nla_payload().as_ref()));
     Failure::Kernel(Errno::from_raw(code.saturating_neg()), text.filter(|t| !t.is_empty()))
 }
 
@@ -429,6 +428,14 @@ fn describe(route: &Rtmsg, names: &HashMap<u32, String>, table_filter: Option<u3
         words.push(format!("metric {metric}"));
     }
     words.extend(FLAGS.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, name)| name.to_string()));
+    if let Some(flow) = at(RTA_FLOW).and_then(u32_of) {
+        // Routing realms: the destination's in the low half, the source's in the high.
+        let realm = |id: u32| if id == 0 { "cosmos".to_string() } else { id.to_string() };
+        words.push(match flow >> 16 {
+            0 => format!("realm {}", realm(flow & 0xffff)),
+            from => format!("realms {}/{}", realm(from), realm(flow & 0xffff)),
+        });
+    }
     if let Some(info) = at(RTA_CACHEINFO) {
         // struct rta_cacheinfo: expires (clock ticks, USER_HZ 100) at 8, error at 12.
         match info.get(8..12).and_then(u32_of).map(|raw| raw as i32) {
@@ -485,7 +492,7 @@ fn describe_metrics(nest: &[u8]) -> Vec<String> {
             RTAX_FEATURES if value == RTAX_FEATURE_ECN => "ecn".to_string(),
             RTAX_FEATURES if value & RTAX_FEATURE_ECN != 0 => format!("ecn {value:#x}"),
             RTAX_FEATURES => format!("{value:#x}"),
-            RTAX_CC_ALGO => String::from_utf8_lossy(payload.split(|&b| b == 0).next().unwrap_or(payload)).into_owned(), // ok: split yields at least one piece
+            RTAX_CC_ALGO => c_string(payload),
             _ => value.to_string(),
         };
         words.push(if lock { format!("{name} lock {shown}") } else { format!("{name} {shown}") });
@@ -526,6 +533,12 @@ fn address(bytes: &[u8]) -> Option<IpAddr> {
         16 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
         _ => None,
     }
+}
+
+/// A NUL-terminated string attribute, up to its NUL.
+fn c_string(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
 fn u32_of(bytes: &[u8]) -> Option<u32> {
@@ -623,3 +636,113 @@ const RTAX_FEATURES: usize = 12;
 const RTAX_RTO_MIN: usize = 13;
 const RTAX_CC_ALGO: usize = 16;
 const RTAX_FEATURE_ECN: u32 = 1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> HashMap<u32, String> {
+        HashMap::from([(2, "v0".to_string())])
+    }
+
+    fn dumped(family: Family, dst_len: u8, protocol: u8, scope: u8, flags: u32, attrs: &[(u16, &[u8])]) -> Rtmsg {
+        let header = Header {
+            family,
+            dst_len,
+            table: RtTable::Main,
+            protocol: Rtprot::from(protocol),
+            scope: RtScope::from(scope),
+            kind: Rtn::Unicast,
+            flags,
+        };
+        let attrs = attrs.iter().map(|(kind, payload)| attr(*kind, payload).unwrap()).collect();
+        rtmsg(header, attrs).unwrap()
+    }
+
+    #[test]
+    fn a_route_reads_as_ip_route_prints_it() {
+        let route = dumped(
+            Family::V4,
+            24,
+            RTPROT_BOOT,
+            0,
+            RTNH_F_ONLINK,
+            &[
+                (RTA_DST, &[203, 0, 113, 0]),
+                (RTA_GATEWAY, &[198, 51, 100, 1]),
+                (RTA_OIF, &2u32.to_ne_bytes()),
+                (RTA_PRIORITY, &5u32.to_ne_bytes()),
+                (RTA_TABLE, &1000u32.to_ne_bytes()),
+            ],
+        );
+        assert_eq!(
+            describe(&route, &names(), None).as_deref(),
+            Some("203.0.113.0/24 via 198.51.100.1 dev v0 table 1000 metric 5 onlink")
+        );
+        assert_eq!(
+            describe(&route, &names(), Some(1000)).as_deref(),
+            Some("203.0.113.0/24 via 198.51.100.1 dev v0 metric 5 onlink"),
+            "a listing of one table does not repeat it"
+        );
+        assert_eq!(describe(&route, &names(), Some(TABLE_MAIN)), None);
+    }
+
+    #[test]
+    fn kernel_routes_show_proto_scope_src_and_an_unknown_interface_by_index() {
+        let route = dumped(
+            Family::V6,
+            0,
+            2,
+            253,
+            0,
+            &[(RTA_OIF, &9u32.to_ne_bytes()), (RTA_PREFSRC, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2])],
+        );
+        assert_eq!(
+            describe(&route, &names(), None).as_deref(),
+            Some("default dev if9 proto kernel scope link src 2001:db8::2")
+        );
+    }
+
+    #[test]
+    fn malformed_attributes_are_skipped_not_trusted() {
+        let route = dumped(
+            Family::V4,
+            8,
+            RTPROT_BOOT,
+            0,
+            0,
+            &[(RTA_GATEWAY, &[1, 2, 3]), (RTA_PRIORITY, &[1]), (RTA_METRICS, &[200, 0, 2, 0, 1]), (RTA_PREF, &[])],
+        );
+        assert_eq!(describe(&route, &names(), None).as_deref(), Some("0/8"));
+        assert!(attributes(&[4, 0]).is_empty());
+        assert!(attributes(&[3, 0, 1, 0]).is_empty(), "a length below the header ends the run");
+        assert_eq!(attributes(&[5, 0, 1, 0, 7, 0, 0, 0, 8, 0, 2, 0, 1, 0, 0, 0]).len(), 2, "padding is skipped");
+    }
+
+    #[test]
+    fn metrics_read_as_ip_prints_them() {
+        let mut nest = Vec::new();
+        for (kind, value) in [(RTAX_LOCK as u16, 1u32 << 2), (2, 1400), (4, 96), (5, 6000), (10, u32::MAX), (12, 1)] {
+            nest.extend_from_slice(&8u16.to_ne_bytes());
+            nest.extend_from_slice(&kind.to_ne_bytes());
+            nest.extend_from_slice(&value.to_ne_bytes());
+        }
+        assert_eq!(describe_metrics(&nest), ["mtu lock 1400", "rtt 12ms", "rttvar 1.5s", "features ecn"]);
+    }
+
+    #[test]
+    fn requests_carry_the_table_the_gateway_and_the_flags() {
+        let spec = RouteSpec::parse_line("192.0.2.0/24 via 198.51.100.1 table 1000 mtu 1400 onlink dev v0").unwrap();
+        let route = CheckedRoute { spec, oif: Some(2) };
+        let message = route_message(&route, Change::Replace).unwrap();
+        assert_eq!(u8::from(*message.rtm_table()), 0, "above 255: RTA_TABLE only");
+        assert_eq!(message.rtm_flags().bits(), RTNH_F_ONLINK);
+        assert_eq!(u8::from(*message.rtm_protocol()), RTPROT_BOOT);
+        assert_eq!(
+            describe(&message, &names(), None).as_deref(),
+            Some("192.0.2.0/24 via 198.51.100.1 dev v0 table 1000 onlink mtu 1400")
+        );
+        let delete = route_message(&route, Change::Delete).unwrap();
+        assert_eq!(u8::from(*delete.rtm_scope()), 255, "a delete matches any scope");
+    }
+}
