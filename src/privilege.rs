@@ -253,9 +253,7 @@ pub struct Target {
 /// `node (uid 1000, gid 1000, groups 1000)`, for logs.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let groups: Vec<String> = self.groups.iter().map(u32::to_string).collect();
-        let groups = if groups.is_empty() { "none".to_owned() } else { groups.join(",") };
-        write!(f, "{} (uid {}, gid {}, groups {}", self.name, self.uid, self.gid, groups)?;
+        write!(f, "{} (uid {}, gid {}, groups {}", self.name, self.uid, self.gid, list(&self.groups))?;
         if !self.keep.is_empty() {
             write!(f, ", keeping {}", self.keep)?;
         }
@@ -303,6 +301,7 @@ impl Target {
         };
         groups.sort_unstable();
         groups.dedup();
+        let set_groups = groups != caller.groups;
         let target = Target {
             name,
             uid,
@@ -312,10 +311,8 @@ impl Target {
             keep: options.keep_caps,
             no_new_privs: !options.allow_new_privs,
             keep_bounding: !privileged && !caller.effective.has(CAP_SETPCAP),
-            set_groups: false,
+            set_groups,
         };
-        let set_groups = target.groups != caller.groups;
-        let target = Target { set_groups, ..target };
         target.check_preconditions(&caller)?;
         Ok(target)
     }
@@ -402,17 +399,14 @@ fn group_id(group: &Id) -> Result<u32> {
     }
 }
 
-/// The primary gid plus every /etc/group entry that lists the user. The
-/// primary gid is added even when no /etc/group line names it.
+/// The primary gid plus every /etc/group entry that lists the user.
+/// getgrouplist puts the primary gid first even when no /etc/group line
+/// names it (uzers filters such gids out again).
 fn member_of(user: &str, gid: u32) -> Result<Vec<u32>> {
     let cname = std::ffi::CString::new(user).map_err(|_| unknown_user(user))?;
-    let mut groups: Vec<u32> = nix::unistd::getgrouplist(&cname, Gid::from_raw(gid))
-        .map_err(|e| Error::sys(format!("listing the groups of {user:?} in /etc/group"), e, None))?
-        .into_iter()
-        .map(Gid::as_raw)
-        .collect();
-    groups.push(gid);
-    Ok(groups)
+    let groups = nix::unistd::getgrouplist(&cname, Gid::from_raw(gid))
+        .map_err(|e| Error::sys(format!("listing the groups of {user:?} in /etc/group"), e, None))?;
+    Ok(groups.into_iter().map(Gid::as_raw).collect())
 }
 
 /// The credentials of this process as the kernel reports them.

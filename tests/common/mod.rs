@@ -3,6 +3,8 @@
 //! that a privileged test under CI must run, never skip.
 #![allow(dead_code)]
 
+pub mod scratch;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
