@@ -9,7 +9,7 @@ use std::ffi::CString;
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{execvp, fork, getpid, setpgid, tcsetpgrp, ForkResult, Pid};
 
@@ -295,11 +295,6 @@ pub fn become_subreaper() -> Result<()> {
         return Err(Error::sys("becoming a child subreaper", Errno::last(), None));
     }
     Ok(())
-}
-
-/// Sends `sig` to `pid` (our own children only).
-pub fn signal(pid: Pid, sig: Signal) {
-    let _ = kill(pid, sig);
 }
 
 #[cfg(test)]
