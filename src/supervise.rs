@@ -153,7 +153,15 @@ pub fn spawn(argv: &[String], state: &SignalState, options: Options) -> Result<P
     // run any code, not only async-signal-safe functions.
     match unsafe { fork() } {
         Err(e) => Err(Error::sys("fork", e, Some("too many processes? check the pids limit"))),
-        Ok(ForkResult::Parent { child }) => Ok(child),
+        Ok(ForkResult::Parent { child }) => {
+            // Also done here, so that a group signal forwarded before the
+            // child ran its own setpgid still finds the group (once the
+            // child has exec'd this fails, harmlessly).
+            if options.own_group {
+                let _ = setpgid(child, child);
+            }
+            Ok(child)
+        }
         Ok(ForkResult::Child) => {
             if options.own_group {
                 take_terminal();
