@@ -6,6 +6,7 @@
 //! passes a signal on, `reap` collects every exited child.
 
 use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -53,7 +54,7 @@ pub fn exec(argv: &[String]) -> Error {
     let Some(program) = cargs.first() else {
         return Error::new("no command given");
     };
-    default_sigpipe();
+    restore_sigpipe();
     let errno = match execvp(program, &cargs) {
         Err(errno) => errno,
         Ok(never) => match never {},
@@ -61,14 +62,35 @@ pub fn exec(argv: &[String]) -> Error {
     exec_error(&argv[0], errno)
 }
 
-/// Rust's runtime ignores SIGPIPE before main, and an ignored signal stays
-/// ignored across exec: without this, `cmd | head` would see EPIPE instead
-/// of dying quietly. The disposition hardbox was started with is lost by
-/// then, so the command gets the default, as std::process::Command gives.
-fn default_sigpipe() {
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    // SAFETY: installing SIG_DFL runs no code of ours in signal context.
-    let _ = unsafe { sigaction(Signal::SIGPIPE, &default) };
+/// Whether SIGPIPE was ignored when hardbox started. Rust's runtime sets it
+/// to ignored before main, and an ignored signal stays ignored across exec,
+/// so the original is read earlier, by `record_sigpipe` from .init_array.
+static SIGPIPE_WAS_IGNORED: AtomicBool = AtomicBool::new(false);
+
+/// Runs before Rust's runtime initialisation: the C runtime calls every
+/// .init_array entry before it calls main.
+#[used]
+#[link_section = ".init_array"]
+static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
+
+extern "C" fn record_sigpipe() {
+    // SAFETY: a null new action only reads the current one into `old`.
+    let ignored = unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    };
+    SIGPIPE_WAS_IGNORED.store(ignored, Ordering::Relaxed);
+}
+
+/// Gives SIGPIPE back the disposition hardbox was started with (only
+/// ignored or default can cross an exec): without it `cmd | head` would see
+/// EPIPE instead of dying quietly.
+fn restore_sigpipe() {
+    // Referenced here so that no link step can leave it out.
+    std::hint::black_box(&RECORD_SIGPIPE);
+    let handler = if SIGPIPE_WAS_IGNORED.load(Ordering::Relaxed) { SigHandler::SigIgn } else { SigHandler::SigDfl };
+    // SAFETY: SIG_IGN and SIG_DFL run no code of ours in signal context.
+    let _ = unsafe { sigaction(Signal::SIGPIPE, &SigAction::new(handler, SaFlags::empty(), SigSet::empty())) };
 }
 
 /// The error for a failed exec, with the status DESIGN.md assigns to it.
@@ -205,7 +227,7 @@ fn restore_signals(state: &SignalState) {
         let _ = sigaction(Signal::SIGTTOU, &state.ttou);
         let _ = sigaction(Signal::SIGCHLD, &state.chld);
     }
-    default_sigpipe();
+    restore_sigpipe();
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&state.mask), None);
 }
 
