@@ -239,12 +239,14 @@ fn as_init_but_not_pid_1_orphans_still_come_to_us() {
 }
 
 /// Blocked: USR1, TTOU and real-time 40; ignored: HUP, USR2 and TTIN (TTIN
-/// and TTOU are the ones hardbox changes for itself). Plus fd 7, inherited.
+/// and TTOU are the ones hardbox changes for itself), and PIPE when asked
+/// (the Rust runtime changes it). Plus fd 7, inherited.
 const GIVEN_BLOCKED: u64 = 1 << 9 | 1 << 21 | 1 << 39;
 const GIVEN_IGNORED: u64 = 1 | 1 << 11 | 1 << 20;
+const PIPE: u64 = 1 << 12;
 
 #[must_use = "the file must stay open until the command is spawned"]
-fn given_signal_state_and_fd(cmd: &mut Command, fd_source: &Path) -> std::fs::File {
+fn given_signal_state_and_fd(cmd: &mut Command, fd_source: &Path, ignore_pipe: bool) -> std::fs::File {
     let file = std::fs::File::create(fd_source).expect("create fd source");
     // SAFETY: between fork and exec in a single-threaded child, calling only
     // async-signal-safe functions (sigprocmask, sigaction, dup2).
@@ -260,6 +262,9 @@ fn given_signal_state_and_fd(cmd: &mut Command, fd_source: &Path) -> std::fs::Fi
             libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
             for sig in [libc::SIGHUP, libc::SIGUSR2, libc::SIGTTIN] {
                 libc::signal(sig, libc::SIG_IGN);
+            }
+            if ignore_pipe {
+                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
             }
             // dup2 onto itself would leave close-on-exec set.
             let ok = if raw == 7 { libc::fcntl(7, libc::F_SETFD, 0) == 0 } else { libc::dup2(raw, 7) == 7 };
@@ -306,49 +311,52 @@ fn the_command_gets_the_signal_state_and_fds_it_was_given() {
     let dir = TempDir::new("dhi-state");
     let fd7 = dir.path().join("fd7");
     let command = [BUSYBOX, "sleep", "30"];
-    // The baseline: the same command given the same state, without hardbox
-    // but through unshare, so a change made by unshare is not taken for ours.
-    let mut control = Command::new("unshare");
-    control.args(["--pid", "--fork", "--"]).args(command);
-    let file = given_signal_state_and_fd(&mut control, &fd7);
-    let mut control = spawn(control);
-    drop(file);
-    let probe = only_child(control.id());
-    let baseline = observe(probe);
-    kill(9, probe);
-    let _ = control.wait();
-    let (blocked, ignored) =
-        (u64::from_str_radix(&baseline.0, 16).unwrap(), u64::from_str_radix(&baseline.1, 16).unwrap());
-    assert_eq!(blocked & GIVEN_BLOCKED, GIVEN_BLOCKED, "the baseline has what the test gave: {baseline:?}");
-    assert_eq!(ignored & GIVEN_IGNORED, GIVEN_IGNORED, "the baseline has what the test gave: {baseline:?}");
-    assert_eq!(ignored & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE is not ignored in the baseline");
-    // Whatever else the test itself inherited without close-on-exec is
-    // passed on too, so it is in the baseline.
-    assert!(baseline.2.starts_with(&[0, 1, 2]) && baseline.2.contains(&7), "{baseline:?}");
-
-    // As PID 1 (supervised), as a subreaper (--init), and exec'd.
-    for mode in ["pid 1", "--init", "exec"] {
-        let mut cmd = match mode {
-            "pid 1" => pid1(&["--no-drop"]),
-            "--init" => direct(&["--no-drop", "--init"]),
-            _ => direct(&["--no-drop"]),
-        };
-        cmd.args(command);
-        let file = given_signal_state_and_fd(&mut cmd, &fd7);
-        let child = spawn(cmd);
+    for ignore_pipe in [false, true] {
+        // The baseline: the same command given the same state, without
+        // hardbox but through unshare, so a change made by unshare is not
+        // taken for ours.
+        let mut control = Command::new("unshare");
+        control.args(["--pid", "--fork", "--"]).args(command);
+        let file = given_signal_state_and_fd(&mut control, &fd7, ignore_pipe);
+        let mut control = spawn(control);
         drop(file);
-        let pid = match mode {
-            "pid 1" => only_child(only_child(child.id())),
-            "--init" => only_child(child.id()),
-            _ => child.id(),
-        };
-        assert_eq!(observe(pid), baseline, "{mode}: the command's SigBlk, SigIgn and fds");
-        kill(9, pid);
-        let out = finish(child);
-        if mode == "exec" {
-            assert_eq!(out.status.signal(), Some(9), "exec: nothing of ours was left to turn it into 137");
-        } else {
-            assert_eq!(code(&out), Some(137), "{mode}");
+        let probe = only_child(control.id());
+        let baseline = observe(probe);
+        kill(9, probe);
+        let _ = control.wait();
+        let (blocked, ignored) =
+            (u64::from_str_radix(&baseline.0, 16).unwrap(), u64::from_str_radix(&baseline.1, 16).unwrap());
+        assert_eq!(blocked & GIVEN_BLOCKED, GIVEN_BLOCKED, "the baseline has what the test gave: {baseline:?}");
+        assert_eq!(ignored & GIVEN_IGNORED, GIVEN_IGNORED, "the baseline has what the test gave: {baseline:?}");
+        assert_eq!(ignored & PIPE != 0, ignore_pipe, "SIGPIPE in the baseline: {baseline:?}");
+        // Whatever else the test itself inherited without close-on-exec is
+        // passed on too, so it is in the baseline.
+        assert!(baseline.2.starts_with(&[0, 1, 2]) && baseline.2.contains(&7), "{baseline:?}");
+
+        // As PID 1 (supervised), as a subreaper (--init), and exec'd.
+        for mode in ["pid 1", "--init", "exec"] {
+            let mut cmd = match mode {
+                "pid 1" => pid1(&["--no-drop"]),
+                "--init" => direct(&["--no-drop", "--init"]),
+                _ => direct(&["--no-drop"]),
+            };
+            cmd.args(command);
+            let file = given_signal_state_and_fd(&mut cmd, &fd7, ignore_pipe);
+            let child = spawn(cmd);
+            drop(file);
+            let pid = match mode {
+                "pid 1" => only_child(only_child(child.id())),
+                "--init" => only_child(child.id()),
+                _ => child.id(),
+            };
+            assert_eq!(observe(pid), baseline, "{mode}, PIPE ignored {ignore_pipe}: SigBlk, SigIgn and fds");
+            kill(9, pid);
+            let out = finish(child);
+            if mode == "exec" {
+                assert_eq!(out.status.signal(), Some(9), "exec: nothing of ours was left to turn it into 137");
+            } else {
+                assert_eq!(code(&out), Some(137), "{mode}");
+            }
         }
     }
 }
