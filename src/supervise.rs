@@ -304,6 +304,7 @@ pub fn exit_status(status: WaitStatus) -> Option<u8> {
 /// signal, reaps every child, and returns the command's status when it ends.
 pub fn supervise(argv: &[String], state: &SignalState, options: Options) -> Result<u8> {
     let child = spawn(argv, state, options)?;
+    shed_startup_pages();
     loop {
         match wait_signal(None) {
             Some(libc::SIGCHLD) => {
@@ -315,6 +316,50 @@ pub fn supervise(argv: &[String], state: &SignalState, options: Options) -> Resu
             Some(_) | None => {}
         }
     }
+}
+
+/// An init stays resident as long as its command, so its size counts (issue
+/// 4 asks for at most 0.6x tini's). Parsing, lookups, netlink and the drop
+/// are done: their code need not stay mapped. Dropping the pages of our
+/// read-only file mappings lets only those the wait loop touches come back
+/// (from the page cache, on the next access).
+fn shed_startup_pages() {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let mut candidate = None;
+    let mut shed = Vec::new();
+    for line in smaps.lines() {
+        if let Some(range) = shed_candidate(line) {
+            candidate = range;
+        } else if let (Some(range), Some(anonymous)) = (candidate, line.strip_prefix("Anonymous:")) {
+            candidate = None;
+            // A page written since it was mapped (a relocated GOT, later
+            // made read-only) is anonymous and would be lost: such a mapping
+            // stays.
+            if anonymous.trim() == "0 kB" {
+                shed.push(range);
+            }
+        }
+    }
+    // Last, so that the parsing above does not fault its code back in.
+    for (start, end) in shed {
+        // SAFETY: a private read-only file mapping with no page of its own:
+        // MADV_DONTNEED only drops pages that the kernel reads back from the
+        // file on access; no content changes.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}
+
+/// For a mapping's header line in /proc/self/smaps: Some(Some(range)) when
+/// it is a private, read-only mapping of a file; Some(None) for any other
+/// mapping; None for the lines that describe a mapping.
+fn shed_candidate(line: &str) -> Option<Option<(usize, usize)>> {
+    let mut fields = line.split_whitespace();
+    let (range, perms) = (fields.next()?, fields.next()?);
+    let (start, end) = range.split_once('-')?;
+    let (start, end) = (usize::from_str_radix(start, 16).ok()?, usize::from_str_radix(end, 16).ok()?);
+    let inode = fields.nth(2)?;
+    let read_only_private = perms.len() == 4 && perms.starts_with("r-") && perms.ends_with('p');
+    Some((read_only_private && inode != "0" && end > start).then_some((start, end)))
 }
 
 /// Makes orphaned descendants come to us even when we are not PID 1.
@@ -351,6 +396,20 @@ mod tests {
         for sig in [libc::SIGCHLD, libc::SIGSEGV, libc::SIGKILL, libc::SIGSTOP, libc::SIGABRT, libc::SIGSYS] {
             assert!(!has(sig), "{sig} not forwarded");
         }
+    }
+
+    #[test]
+    fn only_private_read_only_file_mappings_are_shed() {
+        let header =
+            |perms: &str, inode: &str| format!("00401000-00474000 {perms} 00001000 fe:00 {inode}   /bin/hardbox");
+        assert_eq!(shed_candidate(&header("r-xp", "10010771")), Some(Some((0x401000, 0x474000))));
+        assert_eq!(shed_candidate(&header("r--p", "10010771")), Some(Some((0x401000, 0x474000))));
+        assert_eq!(shed_candidate(&header("rw-p", "10010771")), Some(None), "our data");
+        assert_eq!(shed_candidate(&header("r--s", "10010771")), Some(None), "shared");
+        assert_eq!(shed_candidate(&header("r-xp", "0")), Some(None), "anonymous");
+        assert_eq!(shed_candidate("7ffd-7ffe r-xp 00000000 00:00 0 [vdso]"), Some(None));
+        assert_eq!(shed_candidate("Anonymous:             0 kB"), None);
+        assert_eq!(shed_candidate("VmFlags: rd ex mr mw me dw"), None);
     }
 
     #[test]
