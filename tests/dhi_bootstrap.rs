@@ -643,3 +643,18 @@ fn fail_closed_nothing_changes_and_the_command_never_runs() {
     assert_eq!(code(&out), Some(0), "{:?}", text(&out));
     assert!(marker.exists(), "the probe can write its marker as nobody");
 }
+
+#[test]
+fn keep_caps_keeps_exactly_those_through_the_drop() {
+    if !require_root("keep_caps_keeps_exactly_those_through_the_drop") {
+        return;
+    }
+    let out = output(pid1(&with(&["--user", "nobody", "--keep-caps", "net_bind_service"], &sh(WHO_AM_I))));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(code(&out), Some(0), "{stderr}");
+    let want: Vec<(String, String)> = nobody_for_good()
+        .into_iter()
+        .map(|(k, v)| if k.starts_with("Cap") { (k, "0000000000000400".into()) } else { (k, v) })
+        .collect();
+    assert_eq!(who(&stdout).1, want);
+}
