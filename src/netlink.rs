@@ -6,7 +6,6 @@
 //! (neli opens it with SOCK_CLOEXEC). Every change asks for the kernel's ACK
 //! and turns its error code into one line with the cause and the fix.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -114,7 +113,7 @@ impl RouteSocket {
         Ok(RouteSocket { socket, seq: 0 })
     }
 
-    /// Every interface, in index order.
+    /// Every interface, in the kernel's order (by index, as `ip link` lists them).
     pub fn links(&mut self) -> Result<Vec<Link>> {
         let request = IfinfomsgBuilder::default()
             .ifi_family(RtAddrFamily::Unspecified)
@@ -122,7 +121,7 @@ impl RouteSocket {
             .map_err(|e| Error::new(format!("cannot build a link request: {e}")))?;
         let infos: Vec<Ifinfomsg> =
             self.request(Rtm::Getlink, NlmF::DUMP, request).map_err(|f| failed("listing interfaces", f))?;
-        let mut links: Vec<Link> = infos
+        let links = infos
             .iter()
             .filter_map(|info| {
                 let name = info.rtattrs().iter().find(|a| u16::from(a.rta_type()) == IFLA_IFNAME)?;
@@ -132,7 +131,6 @@ impl RouteSocket {
                 })
             })
             .collect();
-        links.sort_by_key(|link| link.index);
         Ok(links)
     }
 
@@ -174,7 +172,7 @@ impl RouteSocket {
     /// `family` None means IPv4 then IPv6; `table` None means every table
     /// (`ip route show table all`).
     pub fn list(&mut self, family: Option<Family>, table: Option<u32>) -> Result<Vec<String>> {
-        let names: HashMap<u32, String> = self.links()?.into_iter().map(|link| (link.index, link.name)).collect();
+        let links = self.links()?;
         let families = match family {
             Some(family) => vec![family],
             None => vec![Family::V4, Family::V6],
@@ -184,7 +182,7 @@ impl RouteSocket {
             let request = dump_request(family)?;
             let routes: Vec<Rtmsg> =
                 self.request(Rtm::Getroute, NlmF::DUMP, request).map_err(|f| failed("listing routes", f))?;
-            lines.extend(routes.iter().filter_map(|route| describe(route, &names, table)));
+            lines.extend(routes.iter().filter_map(|route| describe(route, &links, table)));
         }
         Ok(lines)
     }
@@ -374,7 +372,7 @@ fn octets(addr: IpAddr) -> Vec<u8> {
 /// One dumped route in `ip route`'s words and order (iproute2's
 /// print_route), or None when `ip route` would not show it: a cached clone,
 /// another table than the one asked for, a family other than IPv4 and IPv6.
-fn describe(route: &Rtmsg, names: &HashMap<u32, String>, table_filter: Option<u32>) -> Option<String> {
+fn describe(route: &Rtmsg, links: &[Link], table_filter: Option<u32>) -> Option<String> {
     let family = match route.rtm_family() {
         RtAddrFamily::Inet => Family::V4,
         RtAddrFamily::Inet6 => Family::V6,
@@ -408,7 +406,10 @@ fn describe(route: &Rtmsg, names: &HashMap<u32, String>, table_filter: Option<u3
         words.push(format!("via {gw}"));
     }
     if let Some(oif) = at(RTA_OIF).and_then(u32_of) {
-        words.push(format!("dev {}", names.get(&oif).cloned().unwrap_or_else(|| format!("if{oif}"))));
+        match links.iter().find(|link| link.index == oif) {
+            Some(link) => words.push(format!("dev {}", link.name)),
+            None => words.push(format!("dev if{oif}")),
+        }
     }
     if table_filter.is_none() && table != 0 && table != TABLE_MAIN {
         words.push(format!("table {}", table_name(table)));
@@ -483,11 +484,7 @@ fn describe_metrics(nest: &[u8]) -> Vec<String> {
                     RTAX_RTTVAR => value / 4,
                     _ => value,
                 };
-                if ms >= 1000 {
-                    format!("{}s", ms as f64 / 1000.0)
-                } else {
-                    format!("{ms}ms")
-                }
+                seconds_or_ms(ms)
             }
             RTAX_FEATURES if value == RTAX_FEATURE_ECN => "ecn".to_string(),
             RTAX_FEATURES if value & RTAX_FEATURE_ECN != 0 => format!("ecn {value:#x}"),
@@ -498,6 +495,18 @@ fn describe_metrics(nest: &[u8]) -> Vec<String> {
         words.push(if lock { format!("{name} lock {shown}") } else { format!("{name} {shown}") });
     }
     words
+}
+
+/// iproute2 prints a time of a second or more as `%gs`: `1.5s`, `3s`.
+fn seconds_or_ms(ms: u32) -> String {
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let fraction = format!("{:03}", ms % 1000);
+    match fraction.trim_end_matches('0') {
+        "" => format!("{}s", ms / 1000),
+        digits => format!("{}.{digits}s", ms / 1000),
+    }
 }
 
 /// The (type, payload) pairs of a run of netlink attributes; a malformed
@@ -641,8 +650,8 @@ const RTAX_FEATURE_ECN: u32 = 1;
 mod tests {
     use super::*;
 
-    fn names() -> HashMap<u32, String> {
-        HashMap::from([(2, "v0".to_string())])
+    fn names() -> Vec<Link> {
+        vec![Link { index: 2, name: "v0".to_string() }]
     }
 
     fn dumped(family: Family, dst_len: u8, protocol: u8, scope: u8, flags: u32, attrs: &[(u16, &[u8])]) -> Rtmsg {
@@ -728,6 +737,10 @@ mod tests {
             nest.extend_from_slice(&value.to_ne_bytes());
         }
         assert_eq!(describe_metrics(&nest), ["mtu lock 1400", "rtt 12ms", "rttvar 1.5s", "features ecn"]);
+        assert_eq!(
+            [seconds_or_ms(999), seconds_or_ms(3000), seconds_or_ms(1230), seconds_or_ms(1001)],
+            ["999ms", "3s", "1.23s", "1.001s"]
+        );
     }
 
     #[test]

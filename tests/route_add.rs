@@ -9,15 +9,27 @@ use std::process::Output;
 
 use common::*;
 
-/// A namespace with v0 (198.51.100.2/24, 2001:db8:1::2/64) and its peer v1, both up.
+/// A namespace with v0 (198.51.100.2/24, 2001:db8:1::2/64) and its peer v1,
+/// both up, and settled: IPv6 adds its local routes only once duplicate
+/// address detection is over, so DAD is off and the setup waits for them.
+/// Otherwise the kernel itself would change the table under the tests that
+/// compare it before and after.
 fn lab(test: &str) -> Option<Netns> {
     if !require_root(test) || !require_tool(test, "ip") {
         return None;
     }
     let ns = Netns::new();
-    ns.sh("ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && \
+    ns.sh("sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 && \
+         ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && \
          ip addr add 198.51.100.2/24 dev v0 && ip -6 addr add 2001:db8:1::2/64 dev v0 nodad");
-    Some(ns)
+    for _ in 0..100 {
+        let local = ns.sh("ip -6 route show table local");
+        if local.contains("local 2001:db8:1::2 dev v0") && local.matches("local fe80::").count() == 2 {
+            return Some(ns);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{test}: the namespace's IPv6 routes never settled: {}", ns.routes());
 }
 
 fn route_add(ns: &Netns, args: &[&str]) -> Output {
