@@ -168,11 +168,6 @@ impl CapSet {
     fn caps(self) -> impl Iterator<Item = u32> {
         (0..64).filter(move |&cap| self.has(cap))
     }
-
-    /// The raw mask, as /proc/PID/status prints it (CapEff etc.).
-    pub fn bits(self) -> u64 {
-        self.0
-    }
 }
 
 /// `cap_net_bind_service,cap_kill` or `CAP_NET_BIND_SERVICE`.
@@ -238,7 +233,7 @@ pub struct Target {
     pub gid: u32,
     /// The supplementary groups, sorted, without duplicates.
     pub groups: Vec<u32>,
-    /// From passwd, or `/` when there is no entry.
+    /// From passwd, or `/` when there is no entry or it names none.
     pub home: String,
     pub keep: CapSet,
     no_new_privs: bool,
@@ -276,7 +271,10 @@ impl Target {
             Id::Number(uid) => (*uid, user_by_uid(*uid)?),
         };
         let name = entry.as_ref().map_or_else(|| uid.to_string(), |user| user.name.clone());
-        let home = entry.as_ref().map_or_else(|| "/".to_owned(), |user| user.dir.to_string_lossy().into_owned());
+        let home = match entry.as_ref().map(|user| user.dir.to_string_lossy().into_owned()) {
+            Some(dir) if !dir.is_empty() => dir,
+            _ => "/".to_owned(),
+        };
         if uid == 0 && !options.allow_root {
             return Err(Error::new(format!(
                 "refusing to become {name} (uid 0): pass --allow-root for root without capabilities, or name another user"
@@ -702,6 +700,27 @@ mod tests {
             assert!(e.message().contains(why), "{spec:?}: {e}");
             assert!(e.message().contains(&format!("{spec:?}")), "names the spec: {e}");
             assert_eq!(e.status(), 125);
+        }
+    }
+
+    #[test]
+    fn the_parser_survives_anything_and_accepts_only_clean_specs() {
+        let alphabet = ['0', '1', '2', '7', '9', ':', '+', '-', ' ', '\t', 'a', 'z', '\u{e9}', '\0', ','];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 12) as usize;
+            let spec: String = (0..len).map(|i| alphabet[((seed >> (4 * i)) % 15) as usize]).collect();
+            let Ok(parsed) = UserSpec::parse(&spec) else { continue };
+            assert!(!spec.contains([' ', '\t', '\0']), "{spec:?}");
+            assert!(spec.split(':').all(|part| !part.is_empty() && !part.starts_with(['+', '-'])), "{spec:?}");
+            let again = match &parsed.group {
+                Some(group) => format!("{}:{group}", parsed.user),
+                None => parsed.user.to_string(),
+            };
+            assert_eq!(UserSpec::parse(&again), Ok(parsed), "{spec:?}");
         }
     }
 

@@ -19,6 +19,7 @@ games:x:5:60:games:/usr/games:/bin/false
 node:x:1000:1000::/home/node:/bin/sh
 multi:x:1001:1001::/home/multi:/bin/sh
 orphan:x:1002:4321::/home/orphan:/bin/sh
+nohome:x:1003:1003:::/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false
 ";
 
@@ -151,6 +152,7 @@ fn gosu_matrix_and_the_spec_rules() {
         (&[], "multi:video", Want { uid: 1001, gid: 44, groups: &[44], home: "/home/multi", user: "multi" }),
         (&[], "orphan", Want { uid: 1002, gid: 4321, groups: &[29, 4321], home: "/home/orphan", user: "orphan" }),
         // gosu runs `gosu 4242 id` as 4242:0 with groups 0.
+        (&[], "nohome", Want { uid: 1003, gid: 1003, groups: &[1003], home: "/", user: "nohome" }),
         (&[], "4242", Want { uid: 4242, gid: 4242, groups: &[4242], home: "/", user: "4242" }),
         (&[], "4242:daemon", Want { uid: 4242, gid: 1, groups: &[1], home: "/", user: "4242" }),
         (&[], "4242:777", Want { uid: 4242, gid: 777, groups: &[777], home: "/", user: "4242" }),
@@ -517,4 +519,68 @@ fn help_exits_zero() {
     let out = std::process::Command::new(common::applet("dropuser")).arg("--help").output().expect("run");
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).0.contains("--keep-caps"));
+}
+
+/// The TTY hijack of gosu #37 / su-exec #23, for real: on a terminal that
+/// is the caller's controlling terminal, the command tries TIOCSTI. It runs
+/// on the host (its own `nobody`, nothing changed) because the probe is
+/// perl, which Debian always has and the scratch image does not.
+#[test]
+fn setsid_stops_tiocsti_into_the_callers_terminal() {
+    if !require_root("setsid_stops_tiocsti_into_the_callers_terminal") || !require_tool("tiocsti", "perl") {
+        return;
+    }
+    let legacy = std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").map(|v| v.trim() == "1").unwrap_or(true);
+    let dropuser = common::applet("dropuser");
+    let dropuser = dropuser.to_str().expect("utf-8 path");
+    let probe = r#"my $c = "x"; print ioctl(STDIN, 0x5412, $c) ? "injected\n" : "refused\n""#;
+    let run = |argv: &[&str]| {
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let mut cmd = std::process::Command::new(argv[0]);
+        cmd.args(&argv[1..]).stdin(std::process::Stdio::from(pty.slave));
+        // SAFETY (test): setsid and ioctl are async-signal-safe; the pty
+        // becomes the controlling terminal of a session the command leads.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = cmd.output().expect("spawn");
+        drop(pty.master);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{argv:?}: {stderr}");
+        stdout
+    };
+    let shell = |options: &str| format!("{dropuser} {options} nobody /usr/bin/perl -e '{probe}'; exit $?");
+    if legacy {
+        assert_eq!(run(&["/bin/sh", "-c", &shell("")]), "injected\n", "without --setsid the hole is there");
+    }
+    // dropuser under a shell: setsid() itself; as the session leader: a child.
+    assert_eq!(run(&["/bin/sh", "-c", &shell("--setsid")]), "refused\n");
+    assert_eq!(run(&[dropuser, "--setsid", "nobody", "/usr/bin/perl", "-e", probe]), "refused\n");
+}
+
+/// DESIGN.md: the command inherits exactly the file descriptors hardbox
+/// was given (whatever the test runner passes down included).
+#[test]
+fn the_command_inherits_exactly_the_callers_descriptors() {
+    if !require_root("the_command_inherits_exactly_the_callers_descriptors") {
+        return;
+    }
+    let Some(image) = image() else { return };
+    let fds = |argv: &[&str]| {
+        let mut argv = argv.to_vec();
+        argv.extend_from_slice(&["/bin/sh", "-c", "cd /proc/$$/fd && echo *"]);
+        let out = image.command(&argv).output().expect("unshare");
+        assert!(out.status.success(), "{argv:?}: {}", text(&out).1);
+        text(&out).0
+    };
+    let given = fds(&[]);
+    assert!(given.starts_with("0 1 "), "{given}");
+    assert_eq!(fds(&["/bin/dropuser", "multi"]), given);
+    assert_eq!(fds(&["/bin/dropuser", "--setsid", "multi"]), given);
+    assert_eq!(fds(&["/bin/setsid", "/bin/dropuser", "--setsid", "multi"]), given);
 }
