@@ -205,7 +205,7 @@ fn a_hundred_orphans_are_reaped() {
     }
     // The probe orphans 100 sleeps (they come to PID 1), counts them, then
     // waits until no zombie and no sleep is left in the namespace.
-    let script = "i=0; while [ $i -lt 100 ]; do ( sleep 0.3 & ); i=$((i+1)); done; \
+    let script = "i=0; while [ $i -lt 100 ]; do ( sleep 1 & ); i=$((i+1)); done; \
                   before=$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^sleep$'); \
                   n=0; while [ $n -lt 100 ]; do \
                     z=$(cat /proc/[0-9]*/stat 2>/dev/null | grep -c ') Z '); \
@@ -217,7 +217,8 @@ fn a_hundred_orphans_are_reaped() {
     assert_eq!(code(&out), Some(0), "{stderr}");
     let counts: Vec<u32> = stdout.split_whitespace().map(|n| n.parse().unwrap()).collect();
     assert_eq!(counts.len(), 3, "{stdout}");
-    assert!(counts[0] >= 90, "the orphans were alive and ours: {stdout}");
+    // Most are still asleep when counted, even on a loaded machine.
+    assert!(counts[0] >= 50, "the orphans were alive and ours: {stdout}");
     assert_eq!(&counts[1..], [0, 0], "zombies, sleeps left: {stdout}");
 }
 
