@@ -22,6 +22,14 @@ fn pid1(args: &[&str]) -> Command {
     cmd
 }
 
+/// Makes the applet links before this test spawns anything: the first test
+/// to need them copies hardbox, and a process forked meanwhile by another
+/// test would hold the copy open for writing (exec: ETXTBSY). Every test
+/// asks for them before its first spawn, so none forks during the copy.
+fn links_installed() {
+    let _ = applet("dhi-bootstrap");
+}
+
 /// dhi-bootstrap run directly: not PID 1.
 fn direct(args: &[&str]) -> Command {
     let mut cmd = Command::new(applet("dhi-bootstrap"));
@@ -309,6 +317,7 @@ fn the_command_gets_the_signal_state_and_fds_it_was_given() {
     if !require_root("the_command_gets_the_signal_state_and_fds_it_was_given") {
         return;
     }
+    links_installed();
     let dir = TempDir::new("dhi-state");
     let fd7 = dir.path().join("fd7");
     let command = [BUSYBOX, "sleep", "30"];
@@ -494,6 +503,7 @@ fn nobody_for_good() -> Vec<(String, String)> {
 /// A network namespace with a veth pair, v0 at 192.0.2.1/24 and
 /// 2001:db8::1/64 (no dummy module on every host).
 fn netns_with_link() -> Netns {
+    links_installed();
     let ns = Netns::new();
     ns.sh("ip link add v0 type veth peer name v1 && ip link set v1 up && ip link set v0 up && \
            ip addr add 192.0.2.1/24 dev v0 && ip -6 addr add 2001:db8::1/64 dev v0 nodad");
