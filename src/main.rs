@@ -80,7 +80,8 @@ fn multicall(args: &[OsString]) -> u8 {
 
 fn unknown(name: &str) -> u8 {
     log::init("hardbox", None);
-    error!("unknown applet '{name}' (see hardbox --list)");
+    // Escaped: a name holding a newline must not forge a second line.
+    error!("unknown applet '{}' (see hardbox --list)", name.escape_debug());
     EXIT_FAILURE
 }
 
