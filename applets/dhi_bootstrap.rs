@@ -190,10 +190,16 @@ fn route_specs(flags: &[String], env: &Env) -> Result<Vec<String>> {
         }
     }
     if let Some(routes) = setting(env, "ROUTES")? {
-        specs.extend(routes.split([';', '\n']).map(str::trim).filter(|spec| !spec.is_empty()).map(String::from));
+        specs.extend(split_routes(&routes).map(String::from));
     }
     specs.extend(flags.iter().cloned());
     Ok(specs)
+}
+
+/// The route specs of a ROUTES list: separated by `;` or newlines, trimmed,
+/// empty ones skipped. Public for the fuzz target that checks it.
+pub fn split_routes(list: &str) -> impl Iterator<Item = &str> {
+    list.split([';', '\n']).map(str::trim).filter(|spec| !spec.is_empty())
 }
 
 /// Where the user to drop to was named, for messages.

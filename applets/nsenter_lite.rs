@@ -125,7 +125,8 @@ fn requested(args: &Args) -> Kinds {
     .fold(Kinds::NONE, |all, (_, kind)| all | kind)
 }
 
-fn parse_pid(target: Option<&str>) -> Result<libc::pid_t> {
+/// `-t`'s value: a decimal number above 0. Public for the fuzz target.
+pub fn parse_pid(target: Option<&str>) -> Result<libc::pid_t> {
     let Some(text) = target else {
         return Err(Error::new("no target: give -t PID, the process whose namespaces to enter"));
     };
@@ -138,8 +139,8 @@ fn parse_pid(target: Option<&str>) -> Result<libc::pid_t> {
 /// Turns the option spellings util-linux users type into argh's: clusters
 /// (`-muinp`), attached values (`-t1`, `--target=1`), `-h`, and options ending at
 /// the first argument that is not one, as getopt's `+` mode does, so the
-/// command's own options are never read as ours.
-fn normalise(args: Vec<String>) -> Vec<String> {
+/// command's own options are never read as ours. Public for the fuzz target.
+pub fn normalise(args: Vec<String>) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len() + 1);
     let mut rest = args.into_iter();
     while let Some(arg) = rest.next() {
