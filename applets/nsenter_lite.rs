@@ -161,6 +161,12 @@ pub fn normalise(args: Vec<String>) -> Vec<String> {
             }
         } else {
             for (at, flag) in arg.char_indices().skip(1) {
+                // `-n-p` is no cluster: as "--" its `-` would end our options
+                // there and make the rest the command. argh refuses it whole.
+                if flag == '-' {
+                    out.push(arg.clone());
+                    break;
+                }
                 out.push(if flag == 'h' { "--help".to_string() } else { format!("-{flag}") });
                 if flag == 't' {
                     let value = &arg[at + 1..];
@@ -202,6 +208,9 @@ mod tests {
         assert_eq!(norm(&["--target", "-5", "-n"]), ["--target", "-5", "-n"]);
         assert_eq!(norm(&["-t", "1", "-n", "-", "x"]), ["-t", "1", "-n", "--", "-", "x"]);
         assert_eq!(norm(&["-h"]), ["--help"]);
+        // Found by fuzz/fuzz_targets/namespace_flags.rs: a `-` inside a
+        // cluster became "--", ending the options mid-way.
+        assert_eq!(norm(&["-t", "1", "-n-p", "id"]), ["-t", "1", "-n", "-n-p", "--", "id"]);
     }
 
     #[test]
