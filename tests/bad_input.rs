@@ -176,6 +176,7 @@ fn table() -> Vec<Row> {
         row(ns, &["-t", "1", "{cmd}"], &[], "no namespace selected"),
         row(ns, &["-t", "1", "-Z", "{cmd}"], &[], "-Z"),
         row(ns, &["-t1", "-nZ", "{cmd}"], &[], "-Z"),
+        row(ns, &["-t", "1", "-n-p", "{cmd}"], &[], "-n-p"),
         row(ns, &["-t", "1", "-n", "--bogus", "{cmd}"], &[], "--bogus"),
         row(ns, &["-t", "2147483647", "-n", "{cmd}"], &[], "2147483647"),
         // checkpoint: arguments.
