@@ -367,7 +367,7 @@ fn absent(errno: Errno) -> bool {
 
 fn user_by_name(name: &str) -> Result<nix::unistd::User> {
     match nix::unistd::User::from_name(name) {
-        Ok(Some(user)) => Ok(user),
+        Ok(Some(user)) => checked(user),
         Ok(None) => Err(unknown_user(name)),
         Err(e) if absent(e) => Err(unknown_user(name)),
         Err(e) => Err(Error::sys(format!("looking up user {name:?} in /etc/passwd"), e, None)),
@@ -376,10 +376,36 @@ fn user_by_name(name: &str) -> Result<nix::unistd::User> {
 
 fn user_by_uid(uid: u32) -> Result<Option<nix::unistd::User>> {
     match nix::unistd::User::from_uid(Uid::from_raw(uid)) {
-        Ok(user) => Ok(user),
+        Ok(user) => user.map(checked).transpose(),
         Err(e) if absent(e) => Ok(None),
         Err(e) => Err(Error::sys(format!("looking up uid {uid} in /etc/passwd"), e, None)),
     }
+}
+
+/// musl reads an id field without an overflow check (uid 99999999999
+/// comes back as 1215752191): an entry is trusted only if the line it came
+/// from spells those very ids, in decimal digits.
+fn checked(user: nix::unistd::User) -> Result<nix::unistd::User> {
+    let passwd = std::fs::read("/etc/passwd").map_err(|e| Error::new(format!("reading /etc/passwd: {e}")))?;
+    let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
+    if spells(&String::from_utf8_lossy(&passwd), &user.name, uid, gid) {
+        return Ok(user);
+    }
+    Err(Error::new(format!(
+        "/etc/passwd: the line of {:?} does not spell uid {uid} and gid {gid} in decimal (an id out of range?): fix the line",
+        user.name
+    )))
+}
+
+/// Whether the first /etc/passwd line for `name` has exactly `uid` and `gid`.
+fn spells(passwd: &str, name: &str, uid: u32, gid: u32) -> bool {
+    let exact = |field: Option<&str>, id: u32| {
+        field.is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && f.parse() == Ok(u64::from(id)))
+    };
+    let mut lines = passwd.lines().map(|line| line.split(':'));
+    lines.find_map(|mut fields| {
+        (fields.next() == Some(name)).then(|| exact(fields.nth(1), uid) && exact(fields.next(), gid))
+    }) == Some(true)
 }
 
 /// A group name must exist; a number need not (gosu and the kernel agree).
@@ -640,6 +666,19 @@ fn capset(caps: CapSet) -> std::result::Result<(), Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passwd_line_must_spell_the_ids_musl_read() {
+        // Found by tests/faults.rs: musl read 99999999999 as 1215752191.
+        let passwd = "root:x:0:0::/:/bin/sh\nbig:x:99999999999:1::/:/bin/sh\napp:x:0001234:1234::/:/bin/sh\n\
+                      plus:x:+8:8::/:/bin/sh\nshort:x:9\napp:x:5:5::/:/bin/sh\n";
+        assert!(spells(passwd, "root", 0, 0));
+        assert!(spells(passwd, "app", 1234, 1234), "leading zeros are still decimal; the first line counts");
+        assert!(!spells(passwd, "big", 1_215_752_191, 1));
+        assert!(!spells(passwd, "plus", 8, 8));
+        assert!(!spells(passwd, "short", 9, 0));
+        assert!(!spells(passwd, "nobody", 65534, 65534));
+    }
 
     fn name(s: &str) -> Id {
         Id::Name(s.to_owned())
