@@ -386,9 +386,10 @@ fn user_by_uid(uid: u32) -> Result<Option<nix::unistd::User>> {
 /// comes back as 1215752191): an entry is trusted only if the line it came
 /// from spells those very ids, in decimal digits.
 fn checked(user: nix::unistd::User) -> Result<nix::unistd::User> {
-    let passwd = std::fs::read("/etc/passwd").map_err(|e| Error::new(format!("reading /etc/passwd: {e}")))?;
     let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
-    if spells(&String::from_utf8_lossy(&passwd), &user.name, uid, gid) {
+    let fields = read_db("/etc/passwd")?;
+    let line = first_line(&fields, &user.name);
+    if line.is_some_and(|f| decimal(f.get(2), uid) && decimal(f.get(3), gid)) {
         return Ok(user);
     }
     Err(Error::new(format!(
@@ -397,15 +398,38 @@ fn checked(user: nix::unistd::User) -> Result<nix::unistd::User> {
     )))
 }
 
-/// Whether the first /etc/passwd line for `name` has exactly `uid` and `gid`.
-fn spells(passwd: &str, name: &str, uid: u32, gid: u32) -> bool {
-    let exact = |field: Option<&str>, id: u32| {
-        field.is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && f.parse() == Ok(u64::from(id)))
+/// The lines of /etc/passwd or /etc/group, split into fields.
+fn read_db(path: &str) -> Result<Vec<Vec<String>>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::new(format!("reading {path}: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).lines().map(|line| line.split(':').map(String::from).collect()).collect())
+}
+
+/// The first line for `name`, the one musl's lookups return.
+fn first_line<'a>(db: &'a [Vec<String>], name: &str) -> Option<&'a Vec<String>> {
+    db.iter().find(|fields| fields[0] == name)
+}
+
+/// Whether `field` is `id` written in decimal digits (leading zeros allowed).
+fn decimal(field: Option<&String>, id: u32) -> bool {
+    field.is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && f.parse() == Ok(u64::from(id)))
+}
+
+/// As `checked`, for a gid musl found in /etc/group: by name when `name` is
+/// given, else on any line that lists `member`.
+fn group_spelled(gid: u32, name: Option<&str>, member: &str) -> Result<()> {
+    let db = read_db("/etc/group")?;
+    let lists = |f: &Vec<String>| f.get(3).is_some_and(|m| m.split(',').any(|m| m == member));
+    let ok = match name {
+        Some(name) => first_line(&db, name).is_some_and(|f| decimal(f.get(2), gid)),
+        None => db.iter().any(|f| lists(f) && decimal(f.get(2), gid)),
     };
-    let mut lines = passwd.lines().map(|line| line.split(':'));
-    lines.find_map(|mut fields| {
-        (fields.next() == Some(name)).then(|| exact(fields.nth(1), uid) && exact(fields.next(), gid))
-    }) == Some(true)
+    if ok {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "/etc/group: the line of {} does not spell gid {gid} in decimal (an id out of range?): fix the line",
+        name.map_or_else(|| format!("a group of {member:?}"), |n| format!("{n:?}"))
+    )))
 }
 
 /// A group name must exist; a number need not (gosu and the kernel agree).
@@ -416,7 +440,7 @@ fn group_id(group: &Id) -> Result<u32> {
     };
     let unknown = || Error::new(format!("unknown group {name:?}: no such entry in /etc/group"));
     match nix::unistd::Group::from_name(name) {
-        Ok(Some(group)) => Ok(group.gid.as_raw()),
+        Ok(Some(group)) => group_spelled(group.gid.as_raw(), Some(name), "").map(|()| group.gid.as_raw()),
         Ok(None) => Err(unknown()),
         Err(e) if absent(e) => Err(unknown()),
         Err(e) => Err(Error::sys(format!("looking up group {name:?} in /etc/group"), e, None)),
@@ -430,7 +454,11 @@ fn member_of(user: &str, gid: u32) -> Result<Vec<u32>> {
     let cname = std::ffi::CString::new(user).map_err(|_| unknown_user(user))?;
     let groups = nix::unistd::getgrouplist(&cname, Gid::from_raw(gid))
         .map_err(|e| Error::sys(format!("listing the groups of {user:?} in /etc/group"), e, None))?;
-    Ok(groups.into_iter().map(Gid::as_raw).collect())
+    let groups: Vec<u32> = groups.into_iter().map(Gid::as_raw).collect();
+    for &other in groups.iter().filter(|&&g| g != gid) {
+        group_spelled(other, None, user)?;
+    }
+    Ok(groups)
 }
 
 /// The credentials of this process as the kernel reports them.
@@ -668,16 +696,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_passwd_line_must_spell_the_ids_musl_read() {
+    fn a_line_must_spell_the_ids_musl_read() {
         // Found by tests/faults.rs: musl read 99999999999 as 1215752191.
-        let passwd = "root:x:0:0::/:/bin/sh\nbig:x:99999999999:1::/:/bin/sh\napp:x:0001234:1234::/:/bin/sh\n\
-                      plus:x:+8:8::/:/bin/sh\nshort:x:9\napp:x:5:5::/:/bin/sh\n";
-        assert!(spells(passwd, "root", 0, 0));
-        assert!(spells(passwd, "app", 1234, 1234), "leading zeros are still decimal; the first line counts");
-        assert!(!spells(passwd, "big", 1_215_752_191, 1));
-        assert!(!spells(passwd, "plus", 8, 8));
-        assert!(!spells(passwd, "short", 9, 0));
-        assert!(!spells(passwd, "nobody", 65534, 65534));
+        let db = |text: &str| -> Vec<Vec<String>> {
+            text.lines().map(|l| l.split(':').map(String::from).collect()).collect()
+        };
+        let passwd = db("root:x:0:0::/:/bin/sh\nbig:x:99999999999:1::/:/bin/sh\napp:x:0001234:1234::/:/bin/sh\n\
+                         plus:x:+8:8::/:/bin/sh\nshort:x:9\napp:x:5:5::/:/bin/sh");
+        let spells = |name: &str, uid: u32, gid: u32| {
+            first_line(&passwd, name).is_some_and(|f| decimal(f.get(2), uid) && decimal(f.get(3), gid))
+        };
+        assert!(spells("root", 0, 0));
+        assert!(spells("app", 1234, 1234), "leading zeros are still decimal; the first line counts");
+        assert!(!spells("big", 1_215_752_191, 1));
+        assert!(!spells("plus", 8, 8));
+        assert!(!spells("short", 9, 0));
+        assert!(!spells("nobody", 65534, 65534));
+        assert!(!decimal(Some(&"0x10".to_string()), 16) && !decimal(Some(&String::new()), 0));
     }
 
     fn name(s: &str) -> Id {
