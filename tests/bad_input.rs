@@ -359,6 +359,9 @@ fn every_row_is_refused_in_one_line_and_changes_nothing() {
     assert!(failures.is_empty(), "{} of {} rows wrong:\n{}", failures.len(), rows.len(), failures.join("\n"));
 }
 
+/// An applet, its arguments and its environment.
+type Invocation<'a> = (&'a str, Vec<OsString>, Vec<(&'a str, OsString)>);
+
 /// A small deterministic generator (xorshift), so that a failure replays.
 struct Junk(u64);
 
@@ -426,7 +429,7 @@ fn junk_in_every_argument_and_variable_never_panics() {
         };
         let s = |text: &str| OsString::from(text);
         // Junk where a value goes: each must be refused (125), and nothing runs.
-        let refused: Vec<(&str, Vec<OsString>, Vec<(&str, OsString)>)> = vec![
+        let refused: Vec<Invocation> = vec![
             ("route-add", vec![j()], vec![]),
             ("route-add", vec![s("192.0.2.0/24"), s("via"), j()], vec![]),
             ("route-add", vec![s("192.0.2.0/24"), s("dev"), j()], vec![]),

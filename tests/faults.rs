@@ -353,8 +353,10 @@ fn passwd_missing_unreadable_or_full_of_garbage() {
     passwd.push_str("app:x:1234:1234:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
     let garbage = image("faults-passwd-junk");
     garbage.write("etc/passwd", &passwd, 0o644);
-    garbage.write("etc/group", &format!("{junk}\n{GROUP}hex:x:0x10:\n"), 0o644);
-    expect("dropuser", "app amid garbage", &probe(&garbage, "app"), "1234 1234 1234", None);
+    // The same faults in /etc/group: by name, and among app's own groups.
+    let group = format!("{junk}\n{GROUP}hex:x:0x10:\nbiggrp:x:99999999999:\nwrapped:x:4294967297:app\n");
+    garbage.write("etc/group", &group, 0o644);
+    expect("dropuser", "app:app amid garbage", &probe(&garbage, "app:app"), "1234 1234 1234", None);
     expect("dropuser", "nobody amid garbage", &probe(&garbage, "nobody"), "65534 65534 65534", None);
     let mut became = Vec::new();
     for (user, line) in GARBAGE {
@@ -364,7 +366,16 @@ fn passwd_missing_unreadable_or_full_of_garbage() {
             Outcome::Ran(ids) => became.push(format!("{line:?} ran as {ids}")),
         }
     }
+    for spec in ["nobody:biggrp", "nobody:hex"] {
+        if let Outcome::Ran(ids) = outcome("dropuser", spec, &probe(&garbage, spec)) {
+            became.push(format!("{spec} ran as {ids}"));
+        }
+    }
     assert!(became.is_empty(), "a malformed passwd line was taken for a user:\n{}", became.join("\n"));
+    // app's line is good, but a group that lists it is not: refused, not
+    // run with a supplementary group nobody wrote.
+    let out = probe(&garbage, "app");
+    assert_refused(&out, "dropuser", "/etc/group");
 }
 
 /// A tmpfs of 64 KiB, filled up, in a mount namespace of its own: the run
