@@ -152,6 +152,18 @@ impl Container<'_> {
     }
 }
 
+/// An image a single test builds, removed on drop.
+struct Image<'a> {
+    engine: &'a Engine,
+    name: String,
+}
+
+impl Drop for Image<'_> {
+    fn drop(&mut self) {
+        let _ = self.engine.cmd(&["rmi", "-f", &self.name]).output();
+    }
+}
+
 /// Everything the scenarios share, made once per run.
 struct Fixture {
     engine: Engine,
@@ -224,10 +236,11 @@ fn build_fixture(engine: Engine) -> Fixture {
     args.extend(["--build-context".into(), format!("build={context}"), context]);
     engine.ok(&args);
 
-    let app = build_from(&engine, "app", &["app.sh"], &[("HARDBOX_IMAGE", &hardbox)], &[]);
-    let bare = build_from(&engine, "bare", &[], &[], &[]);
+    let app_sh = [(source("tests/container/app.sh"), "root/app.sh".to_string())];
+    let app = build_test_image(&engine, "app", &["--build-arg".into(), format!("HARDBOX_IMAGE={hardbox}")], &app_sh);
+    let bare = build_test_image(&engine, "bare", &[], &[]);
     let bash = std::fs::canonicalize("/bin/bash").expect("the host's bash");
-    let node = build_from(&engine, "node", &[], &[], &with_libraries(&bash, "/bin/bash"));
+    let node = build_test_image(&engine, "node", &[], &with_libraries(&bash, "/bin/bash"));
 
     let network = tag("net");
     engine.ok(&["network", "create", "--internal", &network]);
@@ -235,47 +248,44 @@ fn build_fixture(engine: Engine) -> Fixture {
     Fixture { engine, hardbox, app, bare, node, network, gateway, version }
 }
 
-/// Builds tests/container/NAME.Containerfile from a context whose root/
-/// holds /bin/busybox, `files` from tests/container/ at the top, and `extra`
-/// (host file, path in the image).
-fn build_from(
+/// Builds `containerfile` as image `name`, with build `options`, from a
+/// context that holds root/bin/busybox and `files` (host file, context path).
+fn build_image(
     engine: &Engine,
     name: &str,
-    files: &[&str],
-    build_args: &[(&str, &str)],
-    extra: &[(PathBuf, String)],
+    containerfile: &Path,
+    options: &[String],
+    files: &[(PathBuf, String)],
 ) -> String {
     let context = TempDir::new(&format!("ctx-{name}"));
     let dir = context.path();
-    std::fs::create_dir_all(dir.join("root/bin")).expect("mkdir root/bin");
-    std::fs::copy("/bin/busybox", dir.join("root/bin/busybox")).expect("copy busybox");
-    for file in files {
-        std::fs::copy(source(&format!("tests/container/{file}")), dir.join("root").join(file)).expect("copy test file");
-    }
-    for (from, to) in extra {
-        let dest = dir.join("root").join(to.trim_start_matches('/'));
-        std::fs::create_dir_all(dest.parent().expect("a path in the image")).expect("mkdir");
+    let busybox = (PathBuf::from("/bin/busybox"), "root/bin/busybox".to_string());
+    for (from, to) in files.iter().chain([&busybox]) {
+        let dest = dir.join(to);
+        std::fs::create_dir_all(dest.parent().expect("a path in the context")).expect("mkdir");
         std::fs::copy(from, &dest).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
     }
     let image = tag(name);
-    let containerfile = source(&format!("tests/container/{name}.Containerfile"));
     let mut args = engine.build_args();
     args.extend(["-t".into(), image.clone()]);
-    for (key, value) in build_args {
-        args.extend(["--build-arg".into(), format!("{key}={value}")]);
-    }
+    args.extend(options.iter().cloned());
     args.extend(["-f".into(), containerfile.to_string_lossy().into_owned(), dir.to_string_lossy().into_owned()]);
     engine.ok(&args);
     image
 }
 
-/// A dynamically linked program and the libraries `ldd` names for it, as
-/// (host file, path in the image) pairs.
+/// tests/container/NAME.Containerfile, built as image NAME.
+fn build_test_image(engine: &Engine, name: &str, options: &[String], files: &[(PathBuf, String)]) -> String {
+    build_image(engine, name, &source(&format!("tests/container/{name}.Containerfile")), options, files)
+}
+
+/// A dynamically linked program at `at` under root/, and the libraries
+/// `ldd` names for it at their own paths, as (host file, context path) pairs.
 fn with_libraries(program: &Path, at: &str) -> Vec<(PathBuf, String)> {
     let out = Command::new("ldd").arg(program).output().expect("run ldd");
-    let mut files = vec![(program.to_path_buf(), at.to_string())];
+    let mut files = vec![(program.to_path_buf(), format!("root{at}"))];
     for word in text(&out).0.split_whitespace().filter(|w| w.starts_with('/')) {
-        files.push((PathBuf::from(word), word.to_string()));
+        files.push((PathBuf::from(word), format!("root{word}")));
     }
     files
 }
@@ -350,6 +360,16 @@ impl Fixture {
         opts.extend(["-e".into(), format!("ROUTE_GATEWAY={}", self.gateway)]);
         opts.extend(["-e".into(), format!("DROP_TO_USER={user}")]);
         opts
+    }
+}
+
+/// The full reference of a locally built image: podman keeps it under
+/// localhost/, and a docker-image:// context must name it exactly.
+fn qualified(engine: &Engine, image: &str) -> String {
+    if engine.podman {
+        format!("localhost/{image}")
+    } else {
+        image.to_string()
     }
 }
 
@@ -612,4 +632,41 @@ fn startup_script_runs_once_per_checkpoint() {
 fn md5_hex(data: &[u8]) -> String {
     use md5::{Digest, Md5};
     Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The README's `COPY --from`: examples/docker/Dockerfile.copy-from, with
+/// this run's hardbox image in place of its `hardbox` stage and the
+/// busybox-only image as the existing image. The relative links work in
+/// /usr/local/bin, and dhi-bootstrap runs a command there as PID 1.
+#[test]
+fn copy_from_puts_hardbox_into_an_existing_image() {
+    let Some(fx) = fixture("copy_from_puts_hardbox_into_an_existing_image") else { return };
+    let server = [(source("tests/container/server.js"), "server.js".to_string())];
+    // A replaced stage is never built: podman 4.3 deletes the image behind
+    // a stage that has no instructions of its own, which would be ours.
+    let options = [
+        "--build-context".to_string(),
+        format!("hardbox=docker-image://{}", qualified(&fx.engine, &fx.hardbox)),
+        "--build-arg".into(),
+        format!("BASE_IMAGE={}", fx.bare),
+    ];
+    let dockerfile = source("examples/docker/Dockerfile.copy-from");
+    let image =
+        Image { engine: &fx.engine, name: build_image(&fx.engine, "copy-from", &dockerfile, &options, &server) };
+    let entrypoint = fx.engine.ok(&["image", "inspect", &image.name, "--format", "{{json .Config.Entrypoint}}"]);
+    assert_eq!(entrypoint, r#"["/usr/local/bin/dhi-bootstrap","--","/nodejs/bin/node"]"#);
+
+    let base = ["--read-only", "--cap-drop", "ALL", "--network", "none"];
+    let mut opts = base.to_vec();
+    opts.extend(["--entrypoint", "/usr/local/bin/hardbox"]);
+    let (status, out, err) = fx.run("copied-list", &opts, &image.name, &["--list"]);
+    assert_eq!(status, 0, "{err}");
+    let listed = Command::new(binary()).arg("--list").output().expect("run hardbox --list");
+    assert_eq!(out, text(&listed).0);
+
+    let mut opts = base.to_vec();
+    opts.extend(["--cap-add", "SETUID", "--cap-add", "SETGID", "--cap-add", "SETPCAP"]);
+    opts.extend(["-e", "DROP_TO_USER=4242", "--entrypoint", "/usr/local/bin/dhi-bootstrap"]);
+    let (status, out, err) = fx.run("copied-drop", &opts, &image.name, &[BUSYBOX, "id"]);
+    assert_eq!((status, out.trim()), (0, "uid=4242 gid=4242 groups=4242"), "stderr: {err}");
 }
