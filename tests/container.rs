@@ -504,11 +504,12 @@ fn image_mount_gives_a_shell_less_app_working_tools() {
 
     let mut opts = base.to_vec();
     opts.extend(["--network", &fx.network]);
+    // IPv4 only: busybox's IPv6 listing mixes in the local table's routes.
     let (status, out, err) = fx.run(
         "dbg-routes",
         &opts,
         &fx.bare,
-        &[BUSYBOX, "sh", "-c", "/dbg/bin/route-add --list && echo -- && ip route"],
+        &[BUSYBOX, "sh", "-c", "/dbg/bin/route-add --list -4 && echo -- && ip -4 route"],
     );
     assert_eq!(status, 0, "stdout: {out}\nstderr: {err}");
     let (ours, theirs) = out.split_once("--\n").expect("both listings");
