@@ -13,7 +13,7 @@ mod common;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::{hardbox, require_root, require_tool, text, TempDir};
@@ -183,6 +183,15 @@ struct Fixture {
 }
 
 static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+
+/// Held by a test while its containers mount the hardbox image: podman 4.3
+/// unmounts an image mount that one container ends with while another is
+/// starting on it ("error mounting ... merge to rootfs at /dbg").
+static IMAGE_MOUNT: Mutex<()> = Mutex::new(());
+
+fn image_mount_turn() -> MutexGuard<'static, ()> {
+    IMAGE_MOUNT.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn tag(what: &str) -> String {
     format!("hbtest-{}-{what}", std::process::id())
@@ -416,6 +425,7 @@ fn image_holds_hardbox_its_links_and_users_and_nothing_else() {
     assert_eq!((status, out.trim()), (0, fx.version.as_str()), "{err}");
 
     // Its whole file system, seen from a container it is mounted into.
+    let _turn = image_mount_turn();
     let mount = format!("type=image,source={},destination=/dbg", fx.hardbox);
     let (status, out, err) = fx.run(
         "tree",
@@ -499,6 +509,7 @@ fn entrypoint_fails_closed() {
 #[test]
 fn image_mount_gives_a_shell_less_app_working_tools() {
     let Some(fx) = fixture("image_mount_gives_a_shell_less_app_working_tools") else { return };
+    let _turn = image_mount_turn();
     let mount = format!("type=image,source={},destination=/dbg", fx.hardbox);
     let base = ["--read-only", "--cap-drop", "ALL", "--mount", &mount];
 
@@ -614,12 +625,22 @@ fn startup_script_runs_once_per_checkpoint() {
         }
     };
     until_runs(1);
-    assert!(node.exec(&[BUSYBOX, "test", "-f", &checkpoint]).status.success(), "checkpoint at {checkpoint}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !node.exec(&[BUSYBOX, "test", "-f", &checkpoint]).status.success() {
+        assert!(Instant::now() < deadline, "no checkpoint at {checkpoint}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
-    // Three intervals later, and across a restart: still once.
+    // Three intervals later, and across a restart, once the new instance has
+    // found the checkpoint: still once.
     std::thread::sleep(Duration::from_millis(3500));
     fx.engine.ok(&["restart", "-t", "5", &daemon.name]);
-    std::thread::sleep(Duration::from_millis(3500));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !daemon.logs().1.contains("already done") {
+        assert!(Instant::now() < deadline, "the restarted checkpoint never looked: {:?}", daemon.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(2500));
     let (out, err) = daemon.logs();
     assert_eq!(runs(), 1, "ran again without cause; daemon: {out}{err}");
     let running = fx.engine.ok(&["inspect", "--format", "{{.State.Running}}", &daemon.name]);
