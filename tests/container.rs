@@ -80,8 +80,8 @@ impl Engine {
         args
     }
 
-    /// `build -q`: podman would otherwise keep an untagged image per step,
-    /// which removing the tagged one leaves behind.
+    /// `build -q`, and for podman `--layers=false`: otherwise it keeps an
+    /// untagged image per step, which removing the tagged one leaves behind.
     fn build_args(&self) -> Vec<String> {
         let mut args = vec!["build".to_string(), "-q".into()];
         if self.podman {
@@ -166,7 +166,7 @@ impl Drop for Image<'_> {
 
 /// Everything the scenarios share, made once per run.
 struct Fixture {
-    engine: Engine,
+    engine: &'static Engine,
     /// The image Dockerfile.static builds.
     hardbox: String,
     /// FROM hardbox, plus busybox and the app script, dhi-bootstrap as entrypoint.
@@ -182,6 +182,7 @@ struct Fixture {
     version: String,
 }
 
+static ENGINE: OnceLock<Engine> = OnceLock::new();
 static FIXTURE: OnceLock<Fixture> = OnceLock::new();
 
 /// Held by a test while its containers mount the hardbox image: podman 4.3
@@ -203,7 +204,7 @@ fn fixture(test: &str) -> Option<&'static Fixture> {
         return Some(fixture);
     }
     let engine = Engine::detect(test)?;
-    Some(FIXTURE.get_or_init(|| build_fixture(engine)))
+    Some(FIXTURE.get_or_init(|| build_fixture(ENGINE.get_or_init(|| engine))))
 }
 
 /// The binary the image carries: the release build when scripts/test.sh
@@ -219,7 +220,9 @@ fn source(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-fn build_fixture(engine: Engine) -> Fixture {
+fn build_fixture(engine: &'static Engine) -> Fixture {
+    // Before anything is made, so that a fixture that fails half-way is
+    // cleaned up too.
     // SAFETY: registers a plain function; it runs once, at process exit,
     // after every test has returned, so it races with nothing.
     let rc = unsafe { libc::atexit(remove_shared) };
@@ -246,14 +249,14 @@ fn build_fixture(engine: Engine) -> Fixture {
     engine.ok(&args);
 
     let app_sh = [(source("tests/container/app.sh"), "root/app.sh".to_string())];
-    let app = build_test_image(&engine, "app", &["--build-arg".into(), format!("HARDBOX_IMAGE={hardbox}")], &app_sh);
-    let bare = build_test_image(&engine, "bare", &[], &[]);
+    let app = build_test_image(engine, "app", &["--build-arg".into(), format!("HARDBOX_IMAGE={hardbox}")], &app_sh);
+    let bare = build_test_image(engine, "bare", &[], &[]);
     let bash = std::fs::canonicalize("/bin/bash").expect("the host's bash");
-    let node = build_test_image(&engine, "node", &[], &with_libraries(&bash, "/bin/bash"));
+    let node = build_test_image(engine, "node", &[], &with_libraries(&bash, "/bin/bash"));
 
     let network = tag("net");
     engine.ok(&["network", "create", "--internal", &network]);
-    let gateway = gateway(&engine, &network);
+    let gateway = gateway(engine, &network);
     Fixture { engine, hardbox, app, bare, node, network, gateway, version }
 }
 
@@ -322,24 +325,23 @@ fn gateway(engine: &Engine, network: &str) -> Ipv4Addr {
 }
 
 /// At exit: the shared images and network, and any container a test left
-/// behind, found by this run's name prefix.
+/// behind, all found by this run's names.
 extern "C" fn remove_shared() {
-    let Some(fixture) = FIXTURE.get() else { return };
-    let engine = &fixture.engine;
+    let Some(engine) = ENGINE.get() else { return };
     let prefix = tag("");
     if let Ok(names) = engine.cmd(&["ps", "-a", "--format", "{{.Names}}"]).output() {
         for name in text(&names).0.lines().filter(|n| n.starts_with(&prefix)) {
             engine.remove_container(name);
         }
     }
-    let _ = engine.cmd(&["network", "rm", &fixture.network]).output();
-    let _ = engine.cmd(&["rmi", "-f", &fixture.app, &fixture.bare, &fixture.node, &fixture.hardbox]).output();
+    let _ = engine.cmd(&["network", "rm", &tag("net")]).output();
+    let _ = engine.cmd(&["rmi", "-f", &tag("app"), &tag("bare"), &tag("node"), &tag("hardbox")]).output();
 }
 
 impl Fixture {
     /// Starts a detached container: `opts`, then the image and its arguments.
     fn start(&self, what: &str, opts: &[&str], image: &str, args: &[&str]) -> Container<'_> {
-        let container = Container { engine: &self.engine, name: tag(what) };
+        let container = Container { engine: self.engine, name: tag(what) };
         let mut all = self.engine.run_args(&container.name);
         all.push("-d".into());
         all.extend(opts.iter().map(|s| s.to_string()));
@@ -403,7 +405,7 @@ const BUSYBOX: &str = "/bin/busybox";
 #[test]
 fn image_holds_hardbox_its_links_and_users_and_nothing_else() {
     let Some(fx) = fixture("image_holds_hardbox_its_links_and_users_and_nothing_else") else { return };
-    let e = &fx.engine;
+    let e = fx.engine;
     let entrypoint = e.ok(&["image", "inspect", &fx.hardbox, "--format", "{{json .Config.Entrypoint}}"]);
     assert_eq!(entrypoint, r#"["/bin/hardbox"]"#);
     let labels = e.ok(&["image", "inspect", &fx.hardbox, "--format", "{{json .Config.Labels}}"]);
@@ -668,13 +670,12 @@ fn copy_from_puts_hardbox_into_an_existing_image() {
     // a stage that has no instructions of its own, which would be ours.
     let options = [
         "--build-context".to_string(),
-        format!("hardbox=docker-image://{}", qualified(&fx.engine, &fx.hardbox)),
+        format!("hardbox=docker-image://{}", qualified(fx.engine, &fx.hardbox)),
         "--build-arg".into(),
         format!("BASE_IMAGE={}", fx.bare),
     ];
     let dockerfile = source("examples/docker/Dockerfile.copy-from");
-    let image =
-        Image { engine: &fx.engine, name: build_image(&fx.engine, "copy-from", &dockerfile, &options, &server) };
+    let image = Image { engine: fx.engine, name: build_image(fx.engine, "copy-from", &dockerfile, &options, &server) };
     let entrypoint = fx.engine.ok(&["image", "inspect", &image.name, "--format", "{{json .Config.Entrypoint}}"]);
     assert_eq!(entrypoint, r#"["/usr/local/bin/dhi-bootstrap","--","/nodejs/bin/node"]"#);
 
