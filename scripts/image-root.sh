@@ -18,7 +18,7 @@ applets=(checkpoint dhi-bootstrap dropuser nsenter-lite route-add)
 mkdir -p "$out/bin" "$out/etc"
 install -m 0755 "$bin" "$out/bin/hardbox"
 if listed=$("$out/bin/hardbox" --list 2>/dev/null); then
-  if [[ $(sort <<<"$listed") != "$(printf '%s\n' "${applets[@]}")" ]]; then
+  if [[ $(sort <<<"$listed") != "$(printf '%s\n' "${applets[@]}" | sort)" ]]; then
     echo "image-root: hardbox --list says: $(echo $listed); this script says: ${applets[*]}; update the script" >&2
     exit 1
   fi
