@@ -555,13 +555,14 @@ fn image_mount_gives_a_shell_less_app_working_tools() {
 }
 
 /// Scenario 6: nsenter-lite in a privileged container that shares a
-/// neighbour's PID namespace sees the neighbour's hostname.
+/// neighbour's PID namespace sees the neighbour's hostname, and (the README's
+/// debugging example) lists the neighbour's routes with its own route-add.
 #[test]
 fn nsenter_lite_enters_a_neighbour_container() {
     let Some(fx) = fixture("nsenter_lite_enters_a_neighbour_container") else { return };
     let target = fx.start(
         "target",
-        &["--read-only", "--cap-drop", "ALL", "--network", "none", "--hostname", "target-host"],
+        &["--read-only", "--cap-drop", "ALL", "--network", &fx.network, "--hostname", "target-host"],
         &fx.bare,
         &[BUSYBOX, "sleep", "3600"],
     );
@@ -578,6 +579,11 @@ fn nsenter_lite_enters_a_neighbour_container() {
     let (status, out, err) = fx.run("no-nsenter", &direct, &fx.hardbox, &["hostname"]);
     assert_eq!(status, 0, "{err}");
     assert_ne!(out.trim(), "target-host", "without nsenter-lite the container has its own hostname");
+
+    let (status, out, err) =
+        fx.run("nsenter-net", &opts, &fx.hardbox, &["nsenter-lite", "-t", "1", "-n", "--", "/bin/route-add", "--list"]);
+    assert_eq!(status, 0, "{err}");
+    assert!(out.contains(" dev eth0 "), "the target's interface, from a container with none: {out}");
 }
 
 /// Scenario 7: the startup-script DaemonSet, with a container standing in
