@@ -699,3 +699,79 @@ fn copy_from_puts_hardbox_into_an_existing_image() {
     let (status, out, err) = fx.run("copied-drop", &opts, &image.name, &[BUSYBOX, "id"]);
     assert_eq!((status, out.trim()), (0, "uid=4242 gid=4242 groups=4242"), "stderr: {err}");
 }
+
+/// examples/kubernetes/app-deployment.yaml, played by podman (docker has no
+/// `kube play`) on the suite's network, with this run's app image, a
+/// documentation prefix and the network's gateway put in: its security
+/// context (root, four capabilities, allowPrivilegeEscalation false,
+/// read-only root) is enough, and the app runs stepped down.
+#[test]
+fn kubernetes_deployment_example_runs_the_app_stepped_down() {
+    let Some(fx) = fixture("kubernetes_deployment_example_runs_the_app_stepped_down") else { return };
+    if !fx.engine.podman {
+        eprintln!("SKIPPED kubernetes_deployment_example_runs_the_app_stepped_down: docker has no kube play");
+        return;
+    }
+    let name = tag("deploy");
+    let mut yaml = std::fs::read_to_string(source("examples/kubernetes/app-deployment.yaml")).expect("read example");
+    for (from, to) in [
+        ("name: my-app\n".to_string(), format!("name: {name}\n")),
+        ("registry.example.com/my-app:1.0".into(), qualified(fx.engine, &fx.app)),
+        ("value: 10.20.0.0/16".into(), "value: 203.0.113.0/24".into()),
+        ("value: 10.244.0.254".into(), format!("value: {}", fx.gateway)),
+    ] {
+        assert_eq!(yaml.matches(&from).count(), 1, "the example has one {from:?}");
+        yaml = yaml.replace(&from, &to);
+    }
+    let dir = TempDir::new("kube");
+    let file = dir.path().join("deployment.yaml");
+    std::fs::write(&file, yaml).expect("write deployment");
+    // kube play takes no --ulimit: the limits come from a containers.conf.
+    let conf = dir.path().join("containers.conf");
+    let (nofile, nproc) = (hard_limit("Max open files").min(4096), hard_limit("Max processes").min(4096));
+    let limits = format!("[containers]\ndefault_ulimits = [\"nofile={nofile}:{nofile}\", \"nproc={nproc}:{nproc}\"]\n");
+    std::fs::write(&conf, limits).expect("write containers.conf");
+    let file = file.to_string_lossy().into_owned();
+    let _pod =
+        KubeDown { engine: fx.engine, file: file.clone(), conf: conf.clone(), pause_before: pause_images(fx.engine) };
+    let played =
+        fx.engine.cmd(&["kube", "play", "--network", &fx.network, &file]).env("CONTAINERS_CONF", &conf).output();
+    let played = played.expect("run podman kube play");
+    assert!(played.status.success(), "kube play: {}", text(&played).1);
+
+    let names = fx.engine.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    let app = names.lines().find(|n| n.starts_with(&name)).unwrap_or_else(|| panic!("no {name} container in {names}"));
+    let app = Container { engine: fx.engine, name: app.to_string() };
+    let (out, err) = app.logs_until("app: ready");
+    assert_eq!(app_says(&out, "id"), ["65532:65532 groups 65532"], "{out}\n{err}");
+    assert_eq!(app_says(&out, "CapEff:"), ["0000000000000000"], "{out}");
+    assert_eq!(app_says(&out, "NoNewPrivs:"), ["1"], "{out}");
+    let route = format!("203.0.113.0/24 via {} dev eth0", fx.gateway);
+    assert!(app_says(&out, "route").iter().any(|r| r.starts_with(&route)), "{route}: {out}");
+}
+
+/// The images podman builds for pods' infra containers, the first time it
+/// makes a pod (localhost/podman-pause:VERSION).
+fn pause_images(engine: &Engine) -> Vec<String> {
+    let out = engine.cmd(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).output();
+    let listing = out.map(|o| text(&o).0).unwrap_or_default();
+    listing.lines().filter(|l| l.starts_with("localhost/podman-pause:")).map(String::from).collect()
+}
+
+/// Removes what `kube play` made: the pod, and a pause image that was not
+/// there before.
+struct KubeDown<'a> {
+    engine: &'a Engine,
+    file: String,
+    conf: PathBuf,
+    pause_before: Vec<String>,
+}
+
+impl Drop for KubeDown<'_> {
+    fn drop(&mut self) {
+        let _ = self.engine.cmd(&["kube", "down", &self.file]).env("CONTAINERS_CONF", &self.conf).output();
+        for image in pause_images(self.engine).iter().filter(|i| !self.pause_before.contains(i)) {
+            let _ = self.engine.cmd(&["rmi", image]).output();
+        }
+    }
+}
