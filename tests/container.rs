@@ -402,6 +402,8 @@ fn app_says<'a>(out: &'a str, key: &str) -> Vec<&'a str> {
 
 const BUSYBOX: &str = "/bin/busybox";
 
+/// What Dockerfile.static promises: the entrypoint, the labels, and a file
+/// system of /bin/hardbox, its links and /etc/passwd and /etc/group only.
 #[test]
 fn image_holds_hardbox_its_links_and_users_and_nothing_else() {
     let Some(fx) = fixture("image_holds_hardbox_its_links_and_users_and_nothing_else") else { return };
