@@ -46,6 +46,8 @@ trap cleanup EXIT
 say "Building the hardbox image ($id) with ${engine[0]}"
 if command -v cargo >/dev/null && [[ $(uname -m) == x86_64 ]]; then
   # The binary built here stands in for Dockerfile.static's build stage.
+  rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl ||
+    rustup target add x86_64-unknown-linux-musl
   cargo build --release --locked -q
   bash scripts/image-root.sh target/x86_64-unknown-linux-musl/release/hardbox "$work/out" 2>/dev/null
   "${engine[@]}" build -q "${build_extra[@]}" --build-arg TARGETARCH=amd64 -t "$id" -f Dockerfile.static \
@@ -71,7 +73,8 @@ if [[ ${engine[0]} == docker ]]; then
 else
   format='{{range .Subnets}}{{.Subnet}} {{.Gateway}}{{"\n"}}{{end}}'
 fi
-read -r subnet gateway < <("${engine[@]}" network inspect "$id" --format "$format" | grep -E '^[0-9.]+/' | head -1)
+read -r subnet gateway < <("${engine[@]}" network inspect "$id" --format "$format" | grep -E '^[0-9.]+/' | head -1) ||
+  { echo "demo: network $id has no IPv4 subnet" >&2; exit 1; }
 if [[ ! $gateway =~ ^[0-9.]+$ ]]; then
   # No gateway on an internal network (podman with CNI): the subnet's first address.
   IFS=. read -r a b c d <<<"${subnet%/*}"
