@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 id=hardbox-demo-$$
 
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+say() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 indent() { sed 's/^/    /'; }
 
 # docker when its daemon answers, else podman (installed by deps.sh).
