@@ -342,7 +342,7 @@ impl Target {
             Some((cap, _)) => Err(Error::new(format!(
                 "becoming {self} needs {}, which this process lacks (docker run --cap-add {})",
                 cap_name(cap),
-                CAP_NAMES[cap as usize].to_uppercase()
+                CAP_NAMES[cap as usize].to_ascii_uppercase()
             ))),
         }
     }
@@ -834,6 +834,7 @@ mod tests {
         for (cap, name) in [(CAP_SETUID, "cap_setuid"), (CAP_SETGID, "cap_setgid"), (CAP_SETPCAP, "cap_setpcap")] {
             let e = node().check_preconditions(&without(cap)).expect_err(name);
             assert!(e.message().contains(name), "{e}");
+            assert!(e.message().contains(&format!("--cap-add {})", name["cap_".len()..].to_uppercase())), "{e}");
         }
         let no_net = State { permitted: CapSet(1), ..root_caller() };
         let e = node().check_preconditions(&no_net).expect_err("keep");
