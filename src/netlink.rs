@@ -270,7 +270,7 @@ fn kernel_error(code: i32, message: &Message<'_>) -> Failure {
             (_, true) => NLMSG_LEN,
             (_, false) => payload.get(4..8).and_then(u32_of).and_then(|len| usize::try_from(len).ok()).unwrap_or(0),
         };
-        let tlvs = payload.get(4 + align(echoed)..).unwrap_or(&[]);
+        let tlvs = payload.get(align(echoed).saturating_add(4)..).unwrap_or(&[]);
         attributes(tlvs).into_iter().find(|(kind, _)| *kind == NLMSGERR_ATTR_MSG).map(|(_, text)| c_string(text))
     };
     Failure::Kernel(Errno::from_raw(code.saturating_neg()), text.filter(|t| !t.is_empty()))
@@ -931,5 +931,38 @@ mod tests {
         let bare = Message { kind: NLMSG_ERROR, flags: NLM_F_ACK_TLVS, seq: 1, payload: &[234, 255, 255, 255, 99] };
         let Failure::Kernel(errno, text) = kernel_error(-22, &bare) else { panic!("not a kernel error") };
         assert_eq!((errno, text), (Errno::EINVAL, None), "a cut-short answer yields no text");
+    }
+
+    #[test]
+    fn no_answer_bytes_make_the_parsers_panic() {
+        let route = dumped(
+            Family::V6,
+            64,
+            2,
+            0,
+            0,
+            &[(RTA_DST, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0]), (RTA_METRICS, &[8, 0, 2, 0])],
+        );
+        let mut seed = 0x9e37_79b9_u32;
+        for round in 0..2000 {
+            let mut bytes = answer(NLMSG_ERROR, NLM_F_ACK_TLVS, &route);
+            bytes.truncate(round % (bytes.len() + 1));
+            for _ in 0..round % 5 {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                let at = seed as usize % bytes.len().max(1);
+                if let Some(byte) = bytes.get_mut(at) {
+                    *byte = (seed >> 24) as u8;
+                }
+            }
+            if let Some((message, _)) = split_message(&bytes) {
+                let _ = kernel_error(-1, &message);
+                let _ = describe(message.payload, &names(), None);
+                let _ = link(message.payload);
+            }
+            let _ = describe(&bytes, &names(), None);
+            let _ = link(&bytes);
+        }
     }
 }
