@@ -173,6 +173,18 @@ impl RouteSocket {
         self.request(kind, flags | NLM_F_ACK, &message).map(drop).map_err(|failure| refused(route, change, failure))
     }
 
+    /// Sets the route with replace semantics, and says whether it is new: a
+    /// route this call created can be undone by deleting it, one it replaced
+    /// cannot. Create-only first, replace only when the kernel says EEXIST.
+    pub fn set(&mut self, route: &CheckedRoute) -> Result<bool> {
+        let message = route_message(route, Change::Create);
+        match self.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, &message) {
+            Ok(_) => Ok(true),
+            Err(Failure::Kernel(Errno::EEXIST, _)) => self.apply(route, Change::Replace).map(|()| false),
+            Err(failure) => Err(refused(route, Change::Replace, failure)),
+        }
+    }
+
     /// The routing table, one line per route in `ip route`'s order and words.
     /// `family` None means IPv4 then IPv6; `table` None means every table
     /// (`ip route show table all`).
