@@ -11,15 +11,17 @@ bin=${1:?$usage}
 out=${2:?$usage}
 
 # A cross-built binary cannot run here to make its own links, so the names
-# are also written down. Where the binary runs, its --list must agree: a
-# stale list fails the build instead of shipping an image with links missing.
-applets=(checkpoint dhi-bootstrap dropuser nsenter-lite route-add)
+# are read from the applet table itself (applets/mod.rs, the one place that
+# lists applets). Where the binary runs, its --list must agree with it.
+table=$(dirname "$0")/../applets/mod.rs
+mapfile -t applets < <(grep -o 'name: "[^"]*"' "$table" | cut -d'"' -f2)
+((${#applets[@]})) || { echo "image-root: no applets found in $table" >&2; exit 1; }
 
 mkdir -p "$out/bin" "$out/etc"
 install -m 0755 "$bin" "$out/bin/hardbox"
 if listed=$("$out/bin/hardbox" --list 2>/dev/null); then
   if [[ $(sort <<<"$listed") != "$(printf '%s\n' "${applets[@]}" | sort)" ]]; then
-    echo "image-root: hardbox --list says: $(echo $listed); this script says: ${applets[*]}; update the script" >&2
+    echo "image-root: hardbox --list says: $(echo $listed); $table says: ${applets[*]}" >&2
     exit 1
   fi
   "$out/bin/hardbox" --install "$out/bin"
