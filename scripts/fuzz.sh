@@ -23,17 +23,21 @@ if ((${#targets[@]} == 0)); then
 fi
 cd fuzz
 cargo +nightly fuzz build >&2
+# One process per target by default; FUZZ_JOBS=N forks N (libFuzzer -fork),
+# which still stops at the first crash.
+parallel=()
+((jobs > 1)) && parallel=(-fork="$jobs")
 for target in "${targets[@]}"; do
   log=$(mktemp)
-  if ! cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -jobs="$jobs" -workers="$jobs" \
-    -max_len=4096 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+  if ! cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" "${parallel[@]}" \
+    -max_len=4096 -timeout=10 >"$log" 2>&1; then
     tail -40 "$log" >&2
     echo "fuzz: $target FAILED; the input is in fuzz/artifacts/$target/" >&2
-    rm -f "$log" fuzz-*.log
+    rm -f "$log"
     exit 1
   fi
-  runs=$(grep -ohE 'stat::number_of_executed_units: *[0-9]+' "$log" fuzz-*.log 2>/dev/null |
-    awk '{s += $2} END {print s + 0}')
-  echo "fuzz: $target: $runs runs in ${seconds}s x $jobs, no failure; corpus $(ls "corpus/$target" | wc -l)"
-  rm -f "$log" fuzz-*.log
+  # libFuzzer's status lines start with #EXECUTIONS; the last is the total.
+  runs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
+  echo "fuzz: $target: ${runs:-0} executions in ${seconds}s x $jobs, no failure; corpus $(ls "corpus/$target" | wc -l)"
+  rm -f "$log"
 done
