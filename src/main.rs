@@ -80,8 +80,8 @@ fn multicall(args: &[OsString]) -> u8 {
 
 fn unknown(name: &str) -> u8 {
     log::init("hardbox", None);
-    // Escaped: a name holding a newline must not forge a second line.
-    error!("unknown applet '{}' (see hardbox --list)", name.escape_debug());
+    // A name holding a newline must not forge a second line.
+    error!("unknown applet '{}' (see hardbox --list)", name.replace(char::is_control, "?"));
     EXIT_FAILURE
 }
 
