@@ -390,54 +390,41 @@ fn user_by_uid(uid: u32) -> Result<Option<Passwd>> {
     }
 }
 
-/// musl reads an id field without an overflow check (uid 99999999999
-/// comes back as 1215752191): an entry is trusted only if the line it came
-/// from spells those very ids, in decimal digits.
 fn checked(user: Passwd) -> Result<Passwd> {
-    let (uid, gid) = (user.uid, user.gid);
-    let fields = read_db("/etc/passwd")?;
-    let line = first_line(&fields, &user.name);
-    if line.is_some_and(|f| decimal(f.get(2), uid) && decimal(f.get(3), gid)) {
-        return Ok(user);
-    }
-    Err(Error::new(format!(
-        "/etc/passwd: the line of {:?} does not spell uid {uid} and gid {gid} in decimal (an id out of range?): fix the line",
-        user.name
-    )))
+    spelled("/etc/passwd", &user.name, None, &[user.uid, user.gid])?;
+    Ok(user)
 }
 
-/// The lines of /etc/passwd or /etc/group, split into fields.
-fn read_db(path: &str) -> Result<Vec<Vec<String>>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::new(format!("reading {path}: {e}")))?;
-    Ok(String::from_utf8_lossy(&bytes).lines().map(|line| line.split(':').map(String::from).collect()).collect())
-}
-
-/// The first line for `name`, the one musl's lookups return.
-fn first_line<'a>(db: &'a [Vec<String>], name: &str) -> Option<&'a Vec<String>> {
-    db.iter().find(|fields| fields[0] == name)
-}
-
-/// Whether `field` is `id` written in decimal digits (leading zeros allowed).
-fn decimal(field: Option<&String>, id: u32) -> bool {
-    field.is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && f.parse() == Ok(u64::from(id)))
-}
-
-/// As `checked`, for a gid musl found in /etc/group: by name when `name` is
-/// given, else on any line that lists `member`.
-fn group_spelled(gid: u32, name: Option<&str>, member: &str) -> Result<()> {
-    let db = read_db("/etc/group")?;
-    let lists = |f: &Vec<String>| f.get(3).is_some_and(|m| m.split(',').any(|m| m == member));
-    let ok = match name {
-        Some(name) => first_line(&db, name).is_some_and(|f| decimal(f.get(2), gid)),
-        None => db.iter().any(|f| lists(f) && decimal(f.get(2), gid)),
-    };
-    if ok {
+/// musl reads an id field without an overflow check (99999999999 comes back
+/// as 1215752191), so what it found is trusted only if a line of `path`
+/// spells those very `ids` in decimal, from the third field on: the first
+/// line for `name`, or with no `name`, any line listing `member`.
+fn spelled(path: &str, name: &str, member: Option<&str>, ids: &[u32]) -> Result<()> {
+    let text = std::fs::read(path).map_err(|e| Error::new(format!("reading {path}: {e}")))?;
+    if spells(&text, name, member, ids) {
         return Ok(());
     }
     Err(Error::new(format!(
-        "/etc/group: the line of {} does not spell gid {gid} in decimal (an id out of range?): fix the line",
-        name.map_or_else(|| format!("a group of {member:?}"), |n| format!("{n:?}"))
+        "{path}: no line for {:?} spells its ids ({}) in decimal (out of range?): fix the line",
+        member.unwrap_or(name),
+        list(ids)
     )))
+}
+
+fn spells(text: &[u8], name: &str, member: Option<&str>, ids: &[u32]) -> bool {
+    let decimal = |f: &&[u8], id: &u32| {
+        !f.is_empty() && f.iter().all(u8::is_ascii_digit) && f.len() <= 10 && {
+            f.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')) == u64::from(*id)
+        }
+    };
+    let good = |f: &[&[u8]]| f.len() >= 2 + ids.len() && f[2..].iter().zip(ids).all(|(f, id)| decimal(f, id));
+    let mut lines = text.split(|&b| b == b'\n').map(|line| line.split(|&b| b == b':').collect::<Vec<_>>());
+    match member {
+        None => lines.find(|f| f[0] == name.as_bytes()).is_some_and(|f| good(&f)),
+        Some(member) => {
+            lines.any(|f| f.get(3).is_some_and(|m| m.split(|&b| b == b',').any(|m| m == member.as_bytes())) && good(&f))
+        }
+    }
 }
 
 /// A group name must exist; a number need not (gosu and the kernel agree).
@@ -449,7 +436,7 @@ fn group_id(group: &Id) -> Result<u32> {
     let unknown = || Error::new(format!("unknown group {name:?}: no such entry in /etc/group"));
     let key = std::ffi::CString::new(name.as_str()).map_err(|_| unknown())?;
     match group_by_name(&key) {
-        Ok(Some(gid)) => group_spelled(gid, Some(name), "").map(|()| gid),
+        Ok(Some(gid)) => spelled("/etc/group", name, None, &[gid]).map(|()| gid),
         Ok(None) => Err(unknown()),
         Err(e) if absent(e) => Err(unknown()),
         Err(e) => Err(Error::sys(format!("looking up group {name:?} in /etc/group"), e, None)),
@@ -538,7 +525,7 @@ fn member_of(user: &str, gid: u32) -> Result<Vec<u32>> {
         .map_err(|e| Error::sys(format!("listing the groups of {user:?} in /etc/group"), e, None))?;
     let groups: Vec<u32> = groups.into_iter().map(Gid::as_raw).collect();
     for &other in groups.iter().filter(|&&g| g != gid) {
-        group_spelled(other, None, user)?;
+        spelled("/etc/group", "", Some(user), &[other])?;
     }
     Ok(groups)
 }
@@ -779,21 +766,20 @@ mod tests {
     #[test]
     fn a_line_must_spell_the_ids_musl_read() {
         // Found by tests/faults.rs: musl read 99999999999 as 1215752191.
-        let db = |text: &str| -> Vec<Vec<String>> {
-            text.lines().map(|l| l.split(':').map(String::from).collect()).collect()
-        };
-        let passwd = db("root:x:0:0::/:/bin/sh\nbig:x:99999999999:1::/:/bin/sh\napp:x:0001234:1234::/:/bin/sh\n\
-                         plus:x:+8:8::/:/bin/sh\nshort:x:9\napp:x:5:5::/:/bin/sh");
-        let spells = |name: &str, uid: u32, gid: u32| {
-            first_line(&passwd, name).is_some_and(|f| decimal(f.get(2), uid) && decimal(f.get(3), gid))
-        };
-        assert!(spells("root", 0, 0));
-        assert!(spells("app", 1234, 1234), "leading zeros are still decimal; the first line counts");
-        assert!(!spells("big", 1_215_752_191, 1));
-        assert!(!spells("plus", 8, 8));
-        assert!(!spells("short", 9, 0));
-        assert!(!spells("nobody", 65534, 65534));
-        assert!(!decimal(Some(&"0x10".to_string()), 16) && !decimal(Some(&String::new()), 0));
+        let passwd = b"root:x:0:0::/:/bin/sh\nbig:x:99999999999:1::/:/bin/sh\napp:x:0001234:1234::/:/bin/sh\n\
+                      plus:x:+8:8::/:/bin/sh\nshort:x:9\napp:x:5:5::/:/bin/sh\nhex:x:0x10:0::/:/bin/sh";
+        assert!(spells(passwd, "root", None, &[0, 0]));
+        assert!(spells(passwd, "app", None, &[1234, 1234]), "leading zeros are still decimal");
+        assert!(!spells(passwd, "app", None, &[5, 5]), "the first line for a name counts");
+        assert!(!spells(passwd, "big", None, &[1_215_752_191, 1]));
+        assert!(!spells(passwd, "plus", None, &[8, 8]));
+        assert!(!spells(passwd, "short", None, &[9, 0]));
+        assert!(!spells(passwd, "hex", None, &[16, 0]));
+        assert!(!spells(passwd, "nobody", None, &[65534, 65534]));
+        let group = b"big:x:99999999999:app\nstaff:x:50:root,app\n:::\n";
+        assert!(spells(group, "", Some("app"), &[50]));
+        assert!(!spells(group, "", Some("app"), &[1_215_752_191]));
+        assert!(!spells(group, "", Some("root"), &[1_215_752_191]));
     }
 
     fn name(s: &str) -> Id {
