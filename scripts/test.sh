@@ -10,5 +10,10 @@ cargo build --release --locked
 export HARDBOX_RELEASE_BIN=$PWD/target/x86_64-unknown-linux-musl/release/hardbox
 bash scripts/check-static.sh "$HARDBOX_RELEASE_BIN"
 
-cargo test --locked -- --test-threads="${HARDBOX_TEST_THREADS:-4}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --locked -- --test-threads="${HARDBOX_TEST_THREADS:-4}" 2>&1 | tee "$log"
 bash scripts/smoke-aarch64.sh
+
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
