@@ -13,7 +13,9 @@ HARDBOX_RELEASE_BIN=$(bash scripts/build-release.sh)
 export HARDBOX_RELEASE_BIN
 bash scripts/check-static.sh "$HARDBOX_RELEASE_BIN"
 
-cargo test --locked -- --test-threads="${HARDBOX_TEST_THREADS:-4}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --locked -- --test-threads="${HARDBOX_TEST_THREADS:-4}" 2>&1 | tee "$log"
 bash scripts/smoke-aarch64.sh
 
 # Licenses, bans and sources by deny.toml. cargo deny reads `cargo metadata`,
@@ -24,3 +26,6 @@ cargo deny --offline check licenses bans sources
 
 bash scripts/check-reproducible.sh
 bash scripts/fuzz.sh
+
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
