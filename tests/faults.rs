@@ -138,14 +138,22 @@ fn ten_thousand_orphans_under_signals_leave_no_zombie() {
     if !require_root("ten_thousand_orphans_under_signals_leave_no_zombie") {
         return;
     }
-    let script = "trap '' HUP USR1 USR2 WINCH ALRM URG CONT 40 50 64; \
-                  i=0; while [ $i -lt 10000 ]; do ( true & ); i=$((i+1)); done; \
-                  n=0; while [ $n -lt 400 ]; do \
-                    z=$(cat /proc/[0-9]*/stat 2>/dev/null | grep -c ') Z '); \
-                    [ $z = 0 ] && break; sleep 0.05; n=$((n+1)); done; \
-                  echo $i $z";
-    let mut unshare = pid1(script);
+    // The noise starts once the child has ignored it (the ready file): a
+    // signal before its trap would end it, and that is not what is tested.
+    let dir = TempDir::new("orphans");
+    let ready = dir.path().join("ready");
+    let script = format!(
+        "trap '' HUP USR1 USR2 WINCH ALRM URG CONT 40 50 64; : > {}; \
+         i=0; while [ $i -lt 10000 ]; do ( true & ); i=$((i+1)); done; \
+         n=0; while [ $n -lt 400 ]; do \
+           z=$(cat /proc/[0-9]*/stat 2>/dev/null | grep -c ') Z '); \
+           [ $z = 0 ] && break; sleep 0.05; n=$((n+1)); done; \
+         echo $i $z",
+        ready.display()
+    );
+    let mut unshare = pid1(&script);
     let hardbox = wait_until("hardbox", Duration::from_secs(10), || children(unshare.id()).first().copied());
+    wait_until("the child's trap", Duration::from_secs(10), || ready.exists().then_some(()));
     let mut sent = 0u32;
     let deadline = Instant::now() + Duration::from_secs(90);
     while unshare.try_wait().expect("poll unshare").is_none() {
