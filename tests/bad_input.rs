@@ -125,6 +125,8 @@ fn table() -> Vec<Row> {
         row(db, &["{cmd}"], &[("DROP_TO_USER", "nob ody")], "\"nob ody\""),
         row(db, &["--user", "", "{cmd}"], &[], "\"\""),
         row(db, &["--user", "nobody", "--keep-caps", "CAP_BOGUS", "{cmd}"], &[], "\"CAP_BOGUS\""),
+        // The capability list is at fault, not the user it came with.
+        row(db, &["--keep-caps", "", "{cmd}"], &[("DROP_TO_USER", "nobody")], "capability list \"\": empty name"),
         row(db, &["--no-drop", "--user", "x", "{cmd}"], &[], "--user x"),
         row(db, &["--no-drop", "--keep-caps", "chown", "{cmd}"], &[], "--keep-caps chown"),
         row(db, &["--init", "--exec", "{cmd}"], &[], "--init and --exec"),
@@ -196,7 +198,7 @@ fn table() -> Vec<Row> {
             "'99999999999999999999999'",
         ),
         row(cp, &["--path", "{dir}/cp", "--status", "--interval", "5"], &[], "--interval"),
-        row(cp, &["--path", "", "{cmd}"], &[], "not a file name"),
+        row(cp, &["--path", "", "{cmd}"], &[], "\"\": not a file name"),
         row(cp, &["--path", "{dir}/missing/cp", "{cmd}"], &[], "{dir}/missing does not exist"),
         row(cp, &["--path", "{dir}", "{cmd}"], &[], "{dir}: is a directory"),
         row(cp, &["--root", "{dir}/nosuchdir", "--path", "/cp", "{cmd}"], &[], "--root {dir}/nosuchdir"),
