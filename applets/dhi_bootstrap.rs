@@ -57,7 +57,7 @@ struct Args {
 
 pub fn main(args: &[OsString]) -> Result<u8> {
     let args: Args = cli::parse("dhi-bootstrap", args)?;
-    let plan = Plan::resolve(args, &process_env)?;
+    let plan = Plan::resolve(args, &cli::env_var)?;
     plan.run()
 }
 
@@ -126,6 +126,10 @@ impl Plan {
     }
 
     fn run(mut self) -> Result<u8> {
+        // An init takes its signals from the start: a `docker stop` during
+        // the routes or the drop is queued and forwarded once the command
+        // runs, where PID 1 would otherwise drop it (it has no handler).
+        let signals = if self.supervise { Some(supervise::configure_signals()?) } else { None };
         if let Some(socket) = &mut self.socket {
             set_routes(socket, &self.routes)?;
         }
@@ -139,14 +143,18 @@ impl Plan {
             }
             None => info!("--no-drop: staying uid {}, gid {}", nix::unistd::getuid(), nix::unistd::getgid()),
         }
-        if !self.supervise {
+        let Some(state) = signals else {
             return Err(supervise::exec(&self.command));
-        }
+        };
         if nix::unistd::getpid().as_raw() != 1 {
             supervise::become_subreaper()?;
         }
-        let state = supervise::configure_signals()?;
-        let options = supervise::Options { own_group: true, group_signals: self.group_signals, ..Default::default() };
+        let options = supervise::Options {
+            own_group: true,
+            group_signals: self.group_signals,
+            shed_startup_pages: true,
+            ..Default::default()
+        };
         supervise::supervise(&self.command, &state, options)
     }
 }
@@ -254,14 +262,6 @@ type Env = dyn Fn(&str) -> Result<Option<String>>;
 /// (which tests them for truth).
 fn setting(env: &Env, name: &str) -> Result<Option<String>> {
     Ok(env(name)?.filter(|value| !value.is_empty()))
-}
-
-fn process_env(name: &str) -> Result<Option<String>> {
-    match std::env::var(name) {
-        Ok(value) => Ok(Some(value)),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::new(format!("${name} is not valid UTF-8"))),
-    }
 }
 
 #[cfg(test)]

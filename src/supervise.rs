@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{execvp, fork, getpid, setpgid, tcsetpgrp, ForkResult, Pid};
 
 use crate::error::{describe, Error, Result, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND};
@@ -33,6 +32,9 @@ pub struct Options {
     /// Start the child in a new session, without a controlling terminal, so
     /// that it cannot push input into ours (TIOCSTI).
     pub new_session: bool,
+    /// Once the child runs, give back the pages of hardbox's start-up code:
+    /// for an init that stays resident as long as its command.
+    pub shed_startup_pages: bool,
 }
 
 /// The signal state hardbox started with, restored in the child before exec.
@@ -95,6 +97,13 @@ fn restore_sigpipe() {
 
 /// The error for a failed exec, with the status DESIGN.md assigns to it.
 pub fn exec_error(command: &str, errno: Errno) -> Error {
+    // Plain names read as a shell prints them; an empty or blank one (say,
+    // from --expand-env) is quoted so the line still shows what was run.
+    let command = if command.is_empty() || command.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        format!("{command:?}")
+    } else {
+        command.to_string()
+    };
     match errno {
         Errno::ENOENT | Errno::ENOTDIR => Error::with_status(EXIT_NOT_FOUND, format!("{command}: command not found")),
         _ => Error::with_status(EXIT_CANNOT_EXECUTE, format!("{command}: cannot execute: {}", describe(errno))),
@@ -273,30 +282,46 @@ pub fn forward(child: Pid, sig: libc::c_int, options: Options) {
 /// status of `main` if it was among them.
 pub fn reap(main: Pid) -> Option<u8> {
     let mut main_status = None;
-    loop {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) | Err(_) => return main_status,
-            Ok(status) => {
-                let pid = status.pid();
-                if let Some(code) = exit_status(status) {
-                    if pid == Some(main) {
-                        main_status = Some(code);
-                    } else {
-                        debug!("reaped {}", pid.map_or(0, Pid::as_raw));
-                    }
-                }
-            }
+    while let Some((pid, status)) = wait_any() {
+        let code = exit_status(status);
+        if pid == main {
+            main_status = code;
+        } else {
+            debug!("reaped {pid}");
         }
+    }
+    main_status
+}
+
+/// One child that has exited, if any, with its raw wait status. The raw call
+/// because nix's waitpid cannot describe a death by a real-time signal: it
+/// fails with EINVAL after the kernel has already reaped the child, and the
+/// status (the command's own exit status) would be lost.
+fn wait_any() -> Option<(Pid, libc::c_int)> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes only into `status`.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid > 0 {
+            return Some((Pid::from_raw(pid), status));
+        }
+        if pid < 0 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        return None;
     }
 }
 
-/// A finished process's status as a shell reports it: its code, or 128+N
-/// for death by signal N. None for a process that has not finished.
-pub fn exit_status(status: WaitStatus) -> Option<u8> {
-    match status {
-        WaitStatus::Exited(_, code) => Some(code as u8),
-        WaitStatus::Signaled(_, sig, _) => Some(128u8.wrapping_add(sig as u8)),
-        _ => None,
+/// A finished process's raw wait status as a shell reports it: its code, or
+/// 128+N for death by signal N (real-time ones included). None for a status
+/// that is not an end (stopped or continued).
+pub fn exit_status(status: libc::c_int) -> Option<u8> {
+    if libc::WIFEXITED(status) {
+        Some(libc::WEXITSTATUS(status) as u8)
+    } else if libc::WIFSIGNALED(status) {
+        Some(128u8.wrapping_add(libc::WTERMSIG(status) as u8))
+    } else {
+        None
     }
 }
 
@@ -315,7 +340,9 @@ pub fn supervise_observing(
     mut seen: impl FnMut(libc::c_int),
 ) -> Result<u8> {
     let child = spawn(argv, state, options)?;
-    shed_startup_pages();
+    if options.shed_startup_pages {
+        shed_startup_pages();
+    }
     loop {
         match wait_signal(None) {
             Some(libc::SIGCHLD) => {
@@ -395,6 +422,9 @@ mod tests {
         assert_eq!(exec_error("x", Errno::ENOENT).status(), 127);
         assert_eq!(exec_error("x", Errno::EACCES).status(), 126);
         assert_eq!(exec_error("x", Errno::ENOEXEC).status(), 126);
+        assert_eq!(exec_error("x", Errno::ENOENT).message(), "x: command not found");
+        assert_eq!(exec_error("", Errno::ENOENT).message(), "\"\": command not found");
+        assert_eq!(exec_error("a b\n", Errno::ENOENT).message(), "\"a b\\n\": command not found");
     }
 
     #[test]
@@ -428,8 +458,12 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_shell() {
-        let pid = Pid::from_raw(1);
-        assert_eq!(exit_status(WaitStatus::Exited(pid, 3)), Some(3));
-        assert_eq!(exit_status(WaitStatus::Signaled(pid, Signal::SIGTERM, false)), Some(143));
+        assert_eq!(exit_status(3 << 8), Some(3));
+        assert_eq!(exit_status(255 << 8), Some(255));
+        assert_eq!(exit_status(libc::SIGTERM), Some(143));
+        // Death by a real-time signal, which nix cannot express.
+        assert_eq!(exit_status(libc::SIGRTMIN() + 2), Some(128 + libc::SIGRTMIN() as u8 + 2));
+        // Stopped: not an end.
+        assert_eq!(exit_status((libc::SIGSTOP << 8) | 0x7f), None);
     }
 }
