@@ -20,6 +20,8 @@ const DEFAULT_PREFIX: &str = "/tmp/checkpoint_";
 const STARTUP_SCRIPT_PREFIX: &str = "/tmp/startup-script.kubernetes.io_";
 /// The startup-script image sleeps 30 seconds between checks.
 const STARTUP_SCRIPT_INTERVAL: u64 = 30;
+/// The longest interval: a year, far inside what a deadline can hold.
+const MAX_INTERVAL: u64 = 365 * 24 * 3600;
 
 #[derive(FromArgs)]
 /// Run COMMAND once per checkpoint: skip it when FILE records the same key,
@@ -36,14 +38,14 @@ struct Args {
     #[argh(option, arg_name = "TEXT")]
     key: Option<String>,
     /// resolve FILE inside the root of process PID
-    #[argh(option, arg_name = "PID")]
+    #[argh(option, arg_name = "PID", from_str_fn(pid_arg))]
     target: Option<i32>,
     /// resolve FILE inside directory DIR, taken as the root
     #[argh(option, arg_name = "DIR")]
     root: Option<String>,
     /// never exit on success: re-check every SECS seconds, run again when
     /// the checkpoint has gone, retry a failed run
-    #[argh(option, arg_name = "SECS")]
+    #[argh(option, arg_name = "SECS", from_str_fn(seconds_arg))]
     interval: Option<u64>,
     /// print whether the checkpoint is there; exit 0 if so, 1 if not
     #[argh(switch)]
@@ -98,7 +100,7 @@ fn plan(args: Args) -> Result<Plan> {
     if query && args.interval.is_some() {
         return Err(Error::new("--interval runs the command; it does not go with --status or --remove"));
     }
-    let script = if args.command.is_empty() { env("STARTUP_SCRIPT")? } else { None };
+    let script = if args.command.is_empty() { cli::env_setting("STARTUP_SCRIPT")? } else { None };
     let interval = match (args.interval, &script) {
         (Some(secs), _) => Some(secs),
         (None, Some(_)) => Some(env_interval()?),
@@ -106,6 +108,11 @@ fn plan(args: Args) -> Result<Plan> {
     };
     if interval == Some(0) {
         return Err(Error::new("--interval 0 (or CHECKPOINT_INTERVAL=0): give a number of seconds above 0"));
+    }
+    if let Some(secs) = interval.filter(|&secs| secs > MAX_INTERVAL) {
+        return Err(Error::new(format!(
+            "--interval {secs} (or CHECKPOINT_INTERVAL): give at most {MAX_INTERVAL} seconds (a year)"
+        )));
     }
     if script.is_some() && args.root.is_some() {
         return Err(Error::new(
@@ -122,11 +129,12 @@ fn plan(args: Args) -> Result<Plan> {
         (None, None) => None,
     };
     let prefix = if script.is_some() { STARTUP_SCRIPT_PREFIX } else { DEFAULT_PREFIX };
-    let path = match (args.path, script.as_ref().map(|_| env("CHECKPOINT_PATH")).transpose()?.flatten(), &key) {
-        (Some(path), _, _) | (None, Some(path), _) => path,
-        (None, None, Some(key)) => record::default_path(prefix, key),
-        (None, None, None) => return Err(Error::new("which checkpoint? give --path, --key or the command")),
-    };
+    let path =
+        match (args.path, script.as_ref().map(|_| cli::env_setting("CHECKPOINT_PATH")).transpose()?.flatten(), &key) {
+            (Some(path), _, _) | (None, Some(path), _) => path,
+            (None, None, Some(key)) => record::default_path(prefix, key),
+            (None, None, None) => return Err(Error::new("which checkpoint? give --path, --key or the command")),
+        };
     let root = match (args.target, args.root, &script) {
         (Some(pid), _, _) => Root::Process(pid),
         (None, Some(dir), _) => Root::Dir(dir),
@@ -158,23 +166,21 @@ fn plan(args: Args) -> Result<Plan> {
     })
 }
 
-/// An environment variable that must be text when it is set; empty counts
-/// as unset.
-fn env(name: &str) -> Result<Option<String>> {
-    match std::env::var_os(name) {
-        None => Ok(None),
-        Some(value) if value.is_empty() => Ok(None),
-        Some(value) => value.into_string().map(Some).map_err(|_| Error::new(format!("{name} is not valid UTF-8"))),
-    }
-}
-
 fn env_interval() -> Result<u64> {
-    match env("CHECKPOINT_INTERVAL")? {
+    match cli::env_setting("CHECKPOINT_INTERVAL")? {
         None => Ok(STARTUP_SCRIPT_INTERVAL),
-        Some(text) => text.parse().map_err(|_| {
+        Some(text) => cli::decimal(&text).ok_or_else(|| {
             Error::new(format!("CHECKPOINT_INTERVAL={text}: not a number of seconds (e.g. CHECKPOINT_INTERVAL=30)"))
         }),
     }
+}
+
+fn pid_arg(text: &str) -> std::result::Result<i32, String> {
+    cli::decimal(text).ok_or_else(|| format!("{text:?} is not a process id"))
+}
+
+fn seconds_arg(text: &str) -> std::result::Result<u64, String> {
+    cli::decimal(text).ok_or_else(|| format!("{text:?} is not a number of seconds"))
 }
 
 impl Plan {
@@ -352,10 +358,14 @@ fn is_stop(sig: i32) -> bool {
 
 /// Sleeps for `time`, or until SIGTERM or SIGINT, which it returns.
 fn stop_signal(time: Duration) -> Option<i32> {
-    let deadline = Instant::now() + time;
+    // MAX_INTERVAL keeps the deadline representable; were it not, wait on.
+    let deadline = Instant::now().checked_add(time);
     loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        match supervise::wait_signal(Some(left)) {
+        let left = match deadline {
+            Some(deadline) => Some(deadline.checked_duration_since(Instant::now())?),
+            None => None,
+        };
+        match supervise::wait_signal(left) {
             Some(sig) if is_stop(sig) => return Some(sig),
             Some(_) => {}
             None => return None,

@@ -72,7 +72,8 @@ pub fn main(args: &[OsString]) -> Result<u8> {
         return Err(Error::new("no namespace selected: give one or more of -m -u -i -n -p -C -T -U, or -a"));
     }
     let shell = args.command.is_empty();
-    let command = if shell { vec![std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into())] } else { args.command };
+    let command =
+        if shell { vec![cli::env_setting("SHELL")?.unwrap_or_else(|| "/bin/sh".into())] } else { args.command };
 
     let target = Target::open(pid)?;
     let kinds = if args.all { requested | target.differing(Kinds::ALL)? } else { requested };
@@ -130,8 +131,8 @@ pub fn parse_pid(target: Option<&str>) -> Result<libc::pid_t> {
     let Some(text) = target else {
         return Err(Error::new("no target: give -t PID, the process whose namespaces to enter"));
     };
-    match text.parse::<libc::pid_t>() {
-        Ok(pid) if pid > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Ok(pid),
+    match cli::decimal::<libc::pid_t>(text) {
+        Some(pid) if pid > 0 => Ok(pid),
         _ => Err(Error::new(format!("-t {text:?}: not a process id (a number such as 1)"))),
     }
 }

@@ -34,6 +34,29 @@ pub fn utf8_args(args: &[OsString]) -> Result<Vec<String>> {
         .collect()
 }
 
+/// An environment variable as text: None when unset, an error naming it when
+/// it is not UTF-8 (refused, never guessed at). Empty stays empty.
+pub fn env_var(name: &str) -> Result<Option<String>> {
+    match std::env::var_os(name) {
+        None => Ok(None),
+        Some(value) => value.into_string().map(Some).map_err(|_| Error::new(format!("${name} is not valid UTF-8"))),
+    }
+}
+
+/// A configuration variable: as `env_var`, and empty counts as unset (as in
+/// the Node package, which tests them for truth).
+pub fn env_setting(name: &str) -> Result<Option<String>> {
+    Ok(env_var(name)?.filter(|value| !value.is_empty()))
+}
+
+/// A plain decimal number: ASCII digits only (no sign, space or prefix)
+/// within T's range. std's and argh's parsing take `+5`; every number
+/// hardbox reads goes through this instead.
+pub fn decimal<T: std::str::FromStr>(text: &str) -> Option<T> {
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| text.parse().ok()).flatten()
+}
+
 /// argh's messages span lines ("Required positional arguments not
 /// provided:\n    user"); DESIGN.md wants one.
 fn one_line(text: &str) -> String {
@@ -50,6 +73,15 @@ mod tests {
             one_line("Required positional arguments not provided:\n    user\n"),
             "Required positional arguments not provided: user"
         );
+    }
+
+    #[test]
+    fn decimals_are_digits_only() {
+        assert_eq!(decimal::<u32>("42"), Some(42));
+        assert_eq!(decimal::<u32>("007"), Some(7));
+        for bad in ["", "+5", "-1", " 5", "5 ", "0x10", "4294967296", "1e3"] {
+            assert_eq!(decimal::<u32>(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

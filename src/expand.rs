@@ -41,14 +41,19 @@ pub fn expand(text: &str, lookup: &Lookup) -> Result<String> {
 }
 
 fn parse(text: &str) -> std::result::Result<Vec<Part>, String> {
-    parse_word(&mut text.char_indices().peekable(), false)
+    parse_word(&mut text.char_indices().peekable(), 0)
 }
+
+/// How deep `${A:-${B:-...}}` may nest: parsing, expanding and dropping
+/// recurse once per level, and a long argument must not exhaust the stack.
+const MAX_NESTING: usize = 16;
 
 type Chars<'a> = std::iter::Peekable<std::str::CharIndices<'a>>;
 
-/// Parses up to the end of the text, or, inside `${...}`, up to the `}` that
-/// closes it (which is consumed).
-fn parse_word(chars: &mut Chars<'_>, in_braces: bool) -> std::result::Result<Vec<Part>, String> {
+/// Parses up to the end of the text (`depth` 0), or, inside `${...}`, up to
+/// the `}` that closes it (which is consumed).
+fn parse_word(chars: &mut Chars<'_>, depth: usize) -> std::result::Result<Vec<Part>, String> {
+    let in_braces = depth > 0;
     let mut parts = Vec::new();
     let mut literal = String::new();
     loop {
@@ -68,7 +73,7 @@ fn parse_word(chars: &mut Chars<'_>, in_braces: bool) -> std::result::Result<Vec
                 Some('{') => {
                     chars.next();
                     flush(&mut literal, &mut parts);
-                    parts.push(parse_braced(chars)?);
+                    parts.push(parse_braced(chars, depth + 1)?);
                 }
                 Some(next) if is_name_start(next) => {
                     flush(&mut literal, &mut parts);
@@ -84,7 +89,10 @@ fn parse_word(chars: &mut Chars<'_>, in_braces: bool) -> std::result::Result<Vec
 }
 
 /// After `${`: a name, then `}` or an operator, a word and `}`.
-fn parse_braced(chars: &mut Chars<'_>) -> std::result::Result<Part, String> {
+fn parse_braced(chars: &mut Chars<'_>, depth: usize) -> std::result::Result<Part, String> {
+    if depth > MAX_NESTING {
+        return Err(format!("${{...}} nested deeper than {MAX_NESTING} levels"));
+    }
     if !chars.peek().is_some_and(|&(_, c)| is_name_start(c)) {
         return match chars.peek() {
             None => Err("unterminated ${ (add the closing })".into()),
@@ -108,7 +116,7 @@ fn parse_braced(chars: &mut Chars<'_>) -> std::result::Result<Part, String> {
         }
         None => return Err("unterminated ${ (add the closing })".into()),
     };
-    let word = parse_word(chars, true)?;
+    let word = parse_word(chars, depth)?;
     Ok(Part::Var { name, op: Some((op, word)) })
 }
 
@@ -181,6 +189,15 @@ mod tests {
             "BAD" => return Err(Error::new("BAD is not valid UTF-8")),
             _ => None,
         })
+    }
+
+    #[test]
+    fn nesting_is_bounded_so_the_stack_is_too() {
+        let nested = |levels: usize| format!("{}x{}", "${UNSET-".repeat(levels), "}".repeat(levels));
+        assert_eq!(ok(&nested(MAX_NESTING)), "x");
+        assert!(err(&nested(MAX_NESTING + 1)).contains("nested deeper than 16"));
+        // What crashed before the bound: 26,000 levels in one argument.
+        assert!(err(&nested(26_000)).contains("nested deeper"));
     }
 
     fn ok(text: &str) -> String {

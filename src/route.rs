@@ -309,11 +309,8 @@ fn interface_name(text: &str) -> Result<String> {
 /// `0x10`, ` 5` and `5k` are refused, and no leading zero (ip reads `010` as
 /// octal 8; we refuse to guess).
 fn number(word: &str, text: &str, min: u32, max: u32) -> Result<u32> {
-    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    let value = match text.parse::<u32>() {
-        Ok(value) if digits && (text == "0" || !text.starts_with('0')) => Some(value),
-        _ => None,
-    };
+    // No leading zero either: `ip` reads 010 as octal.
+    let value = crate::cli::decimal::<u32>(text).filter(|_| text == "0" || !text.starts_with('0'));
     match value {
         Some(value) if (min..=max).contains(&value) => Ok(value),
         _ => Err(Error::new(format!("{word} {text:?}: give a number from {min} to {max}"))),
