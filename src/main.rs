@@ -25,14 +25,8 @@ fn main() -> ExitCode {
 }
 
 fn run(applet: &'static applets::Applet, args: &[OsString]) -> u8 {
-    let setting = std::env::var_os("HARDBOX_LOG").map(|value| value.to_string_lossy().into_owned());
-    if let Err(message) = log::init(applet.name, setting.as_deref()) {
-        error!("{message}");
-        return EXIT_FAILURE;
-    }
-    if let Err(e) = refuse_setuid() {
-        error!("{e}");
-        return e.status();
+    if let Err(status) = start(applet.name) {
+        return status;
     }
     match (applet.main)(args) {
         Ok(status) => status,
@@ -45,16 +39,28 @@ fn run(applet: &'static applets::Applet, args: &[OsString]) -> u8 {
     }
 }
 
+/// What every path does first: name the messages, read HARDBOX_LOG, and
+/// refuse a setuid install. Err carries the exit status.
+fn start(name: &'static str) -> Result<(), u8> {
+    let setting = std::env::var_os("HARDBOX_LOG").map(|value| value.to_string_lossy().into_owned());
+    if let Err(message) = log::init(name, setting.as_deref()) {
+        error!("{message}");
+        return Err(EXIT_FAILURE);
+    }
+    refuse_setuid().map_err(|e| {
+        error!("{e}");
+        e.status()
+    })
+}
+
 /// `hardbox ...`: the top-level flags, or an applet named by the first argument.
 fn multicall(args: &[OsString]) -> u8 {
     let first = args.get(1).map(|a| a.to_string_lossy().into_owned());
     if let Some(applet) = first.as_deref().and_then(applets::find) {
         return run(applet, &args[2..]);
     }
-    let _ = log::init("hardbox", None);
-    if let Err(e) = refuse_setuid() {
-        error!("{e}");
-        return e.status();
+    if let Err(status) = start("hardbox") {
+        return status;
     }
     match first.as_deref() {
         None | Some("--help") | Some("-h") | Some("help") => {
@@ -82,7 +88,6 @@ fn multicall(args: &[OsString]) -> u8 {
 }
 
 fn unknown(name: &str) -> u8 {
-    let _ = log::init("hardbox", None);
     // A name holding a newline must not forge a second line.
     error!("unknown applet '{}' (see hardbox --list)", name.replace(char::is_control, "?"));
     EXIT_FAILURE

@@ -235,13 +235,6 @@ impl Target {
     }
 }
 
-/// Enters the namespaces `kinds` of process `pid`, all or none where the
-/// kernel allows (Linux 5.8+). After a mount namespace the working directory
-/// is its root `/`. A PID namespace takes only children: fork afterwards.
-pub fn enter(pid: libc::pid_t, kinds: Kinds) -> Result<()> {
-    Target::open(pid)?.enter(kinds)
-}
-
 /// `-r`: makes `dir` the root directory, and the working directory its `/`.
 pub fn change_root(dir: &OwnedFd) -> Result<()> {
     nix::unistd::fchdir(dir).map_err(|e| Error::sys("changing to the target's root", e, None))?;

@@ -94,12 +94,6 @@ pub struct CheckedRoute {
     oif: Option<u32>,
 }
 
-impl CheckedRoute {
-    pub fn spec(&self) -> &RouteSpec {
-        &self.spec
-    }
-}
-
 impl fmt::Display for CheckedRoute {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.spec.fmt(f)

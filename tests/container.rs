@@ -207,15 +207,6 @@ fn fixture(test: &str) -> Option<&'static Fixture> {
     Some(FIXTURE.get_or_init(|| build_fixture(ENGINE.get_or_init(|| engine))))
 }
 
-/// The binary the image carries: the release build when scripts/test.sh
-/// made one, else the one cargo built for this test.
-fn binary() -> PathBuf {
-    match std::env::var_os("HARDBOX_RELEASE_BIN") {
-        Some(path) => PathBuf::from(path),
-        None => hardbox(),
-    }
-}
-
 fn source(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
@@ -228,7 +219,7 @@ fn build_fixture(engine: &'static Engine) -> Fixture {
     let rc = unsafe { libc::atexit(remove_shared) };
     assert_eq!(rc, 0, "atexit");
 
-    let bin = binary();
+    let bin = hardbox();
     let version = Command::new(&bin).arg("--version").output().expect("run hardbox --version");
     let version = text(&version).0.trim().to_string();
 
@@ -440,7 +431,7 @@ fn image_holds_hardbox_its_links_and_users_and_nothing_else() {
     assert_eq!(status, 0, "{err}");
     let mut want: Vec<String> = vec!["./bin".into(), "./bin/hardbox".into(), "./etc".into()];
     want.extend(["./etc/group", "./etc/passwd"].map(String::from));
-    let listed = Command::new(binary()).arg("--list").output().expect("run hardbox --list");
+    let listed = Command::new(hardbox()).arg("--list").output().expect("run hardbox --list");
     want.extend(text(&listed).0.lines().map(|a| format!("./bin/{a}")));
     want.sort();
     let tree: Vec<&str> = out.lines().take_while(|l| l.starts_with("./")).collect();
@@ -541,7 +532,7 @@ fn image_mount_gives_a_shell_less_app_working_tools() {
     opts.extend(["--network", "none"]);
     let (status, out, err) = fx.run("dbg-list", &opts, &fx.bare, &["/dbg/bin/hardbox", "--list"]);
     assert_eq!(status, 0, "{err}");
-    let listed = Command::new(binary()).arg("--list").output().expect("run hardbox --list");
+    let listed = Command::new(hardbox()).arg("--list").output().expect("run hardbox --list");
     assert_eq!(out, text(&listed).0);
 
     opts.extend(["--cap-add", "SETUID", "--cap-add", "SETGID", "--cap-add", "SETPCAP"]);
@@ -692,7 +683,7 @@ fn copy_from_puts_hardbox_into_an_existing_image() {
     opts.extend(["--entrypoint", "/usr/local/bin/hardbox"]);
     let (status, out, err) = fx.run("copied-list", &opts, &image.name, &["--list"]);
     assert_eq!(status, 0, "{err}");
-    let listed = Command::new(binary()).arg("--list").output().expect("run hardbox --list");
+    let listed = Command::new(hardbox()).arg("--list").output().expect("run hardbox --list");
     assert_eq!(out, text(&listed).0);
 
     let mut opts = base.to_vec();

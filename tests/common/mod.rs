@@ -10,10 +10,14 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-/// The hardbox binary cargo built for these tests (static musl, see
-/// .cargo/config.toml).
+/// The binary under test: the release build as it ships when
+/// scripts/test.sh built it (HARDBOX_RELEASE_BIN), else the one cargo built
+/// for these tests (static musl too, see .cargo/config.toml).
 pub fn hardbox() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_hardbox"))
+    match std::env::var_os("HARDBOX_RELEASE_BIN") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_hardbox")),
+    }
 }
 
 /// A directory holding a copy of hardbox and one link per applet, made by
