@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -54,35 +54,13 @@ fn with<'a>(options: &[&'a str], command: &'a [String]) -> Vec<&'a str> {
     options.iter().copied().chain(command.iter().map(String::as_str)).collect()
 }
 
-/// The children of `pid`, found through /proc (the `children` file is not
-/// in every kernel).
-fn children(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let ppid = stat.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(1)?.parse::<u32>().ok());
-        if ppid == Some(pid) {
-            found.push(child);
-        }
-    }
-    found
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn wait_until_10s<T>(what: &str, probe: impl FnMut() -> Option<T>) -> T {
+    wait_until(what, Duration::from_secs(10), probe)
 }
 
 /// The only child of `pid`, once it has one.
 fn only_child(pid: u32) -> u32 {
-    wait_until(&format!("a child of {pid}"), || match children(pid)[..] {
+    wait_until_10s(&format!("a child of {pid}"), || match children(pid)[..] {
         [child] => Some(child),
         _ => None,
     })
@@ -91,9 +69,9 @@ fn only_child(pid: u32) -> u32 {
 /// Waits for a probe's ready file and returns (hardbox's pid, the command's pid)
 /// as the host sees them.
 fn pids_under_unshare(unshare: &Child, ready: &Path) -> (u32, u32) {
-    wait_until("the probe's ready file", || ready.exists().then_some(()));
+    wait_until_10s("the probe's ready file", || ready.exists().then_some(()));
     let hardbox = only_child(unshare.id());
-    let command = wait_until("the command", || children(hardbox).first().copied());
+    let command = wait_until_10s("the command", || children(hardbox).first().copied());
     (hardbox, command)
 }
 
@@ -163,7 +141,7 @@ fn every_catchable_signal_reaches_the_command() {
     for sig in FORWARDED {
         kill(sig, hardbox);
         want.push_str(&format!("{sig}\n"));
-        wait_until(&format!("signal {sig} to reach the command"), || {
+        wait_until_10s(&format!("signal {sig} to reach the command"), || {
             (std::fs::read_to_string(&got).unwrap_or_default() == want).then_some(())
         });
     }
@@ -191,7 +169,7 @@ fn group_signals_reach_the_whole_process_group() {
         let unshare = spawn(pid1(&with(options, &sh(&script))));
         let (hardbox, command) = pids_under_unshare(&unshare, &ready);
         kill(15, hardbox);
-        wait_until("the child's trap", || {
+        wait_until_10s("the child's trap", || {
             std::fs::read_to_string(&got).unwrap_or_default().contains("child").then_some(())
         });
         if group {
@@ -292,7 +270,7 @@ fn given_signal_state_and_fd(cmd: &mut Command, fd_source: &Path, ignore_pipe: b
 fn observe(pid: u32) -> (String, String, Vec<u32>) {
     // The process is ours once it has exec'd busybox (before, it is a fork
     // of hardbox and may hold hardbox's close-on-exec fds).
-    wait_until("the command's exec", || {
+    wait_until_10s("the command's exec", || {
         (std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?.trim() == "busybox").then_some(())
     });
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::scratch::Scratch;
-use common::{applet, assert_refused, require_root, require_tool, text, TempDir};
+use common::{applet, assert_refused, children, require_root, require_tool, text, wait_until, TempDir};
 
 const BUSYBOX: &str = "/bin/busybox";
 
@@ -24,31 +24,6 @@ const BUSYBOX: &str = "/bin/busybox";
 fn kill(pid: u32, sig: i32) -> bool {
     // SAFETY: kill(2) takes plain integers and touches no memory of ours.
     unsafe { libc::kill(pid as libc::pid_t, sig) == 0 }
-}
-
-/// The children of `pid`, through /proc.
-fn children(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let ppid = stat.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(1)?.parse::<u32>().ok());
-        if ppid == Some(pid) {
-            found.push(child);
-        }
-    }
-    found
-}
-
-fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// dhi-bootstrap as PID 1 of a new PID namespace (with its own /proc),

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// The binary under test: the release build as it ships when
 /// scripts/test.sh built it (HARDBOX_RELEASE_BIN), else the one cargo built
@@ -183,4 +184,31 @@ pub fn assert_refused(out: &Output, applet: &str, needle: &str) {
     assert!(lines[0].starts_with(&format!("{applet}: ")), "line names the applet: {err:?}");
     assert!(lines[0].contains(needle), "line mentions {needle:?}: {err:?}");
     assert!(!err.contains("panicked"), "no panic: {err}");
+}
+
+/// The children of `pid`, found through each process's stat (the
+/// `children` file is not in every kernel).
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let ppid = stat.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(1)?.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            found.push(child);
+        }
+    }
+    found
+}
+
+/// Polls `probe` until it gives a value; fails the test after `limit`.
+pub fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
