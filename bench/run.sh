@@ -88,12 +88,26 @@ fi
 
 # ---------------------------------------------------------------- builds
 say "building hardbox (release)"
-hardbox=$(bash scripts/build-release.sh 2>>"$log")
+hardbox=$(bash scripts/build-release.sh 2>>"$log") || {
+  say "the release build failed: see $log"
+  exit 1
+}
 bin=$run/bin
 mkdir -p "$bin"
 applets=$("$hardbox" --list)
 for a in $applets; do ln -s "$hardbox" "$bin/$a"; done
 has() { [[ " $(echo $applets) " == *" $1 "* ]]; }
+
+# The same source unstripped, only to say where the bytes go (row 1).
+unstripped=""
+if [[ -z ${BENCH_QUICK:-} || -n ${BENCH_SIZES:-} ]]; then
+  say "building hardbox unstripped, for the size breakdown"
+  if cargo build --release --locked --config profile.release.strip=false --target-dir "$work/unstripped" >>"$log" 2>&1; then
+    unstripped=$work/unstripped/x86_64-unknown-linux-musl/release/hardbox
+  else
+    say "the unstripped build failed: no size breakdown"
+  fi
+fi
 
 probe=$run/probe
 "${CC:-cc}" -O2 -static -o "$probe" bench/probe.c
@@ -137,6 +151,9 @@ timed() { # ROW TOOL KIND COMMAND
     "\`$(shown "$cmd")\`"
 }
 
+# Ends a background job of ours, without bash's "Killed" notice.
+stop() { { kill -KILL "$1" && wait "$1"; } 2>/dev/null || true; }
+
 # The pid of the first child of PID, once it has one (waits up to 10 s, and
 # not at all once PID has exited).
 child_of() {
@@ -162,8 +179,7 @@ memory() { # ROW TOOL KIND INIT...
     up=$!
     init=$(child_of "$up") && kid=$(child_of "$init") || {
       failed "$row" "$tool" "$kind" kB "never started its child"
-      kill -KILL "$up" 2>/dev/null || true
-      wait "$up" 2>/dev/null || true
+      stop "$up"
       return 0
     }
     for ((j = 0; j < 100; j++)); do
@@ -174,8 +190,7 @@ memory() { # ROW TOOL KIND INIT...
     sleep 0.5 # let the init settle into its wait
     samples+=("$(awk '/^VmRSS/ { print $2 }' "/proc/$init/status")")
     detail=$(awk '/^Rss(Anon|File)/ { printf "%s%s %s kB", sep, $1, $2; sep = ", " }' "/proc/$init/status")
-    kill -KILL "$up" 2>/dev/null || true
-    wait "$up" 2>/dev/null || true
+    stop "$up"
   done
   record "$row" "$tool" "$kind" kB "$(printf '%s\n' "${samples[@]}" | "$probe" stats)" "last run: $detail"
 }
@@ -246,6 +261,45 @@ size_row busybox-static /bin/busybox
 size_row "iproute2 ip" "$(readlink -f "$(command -v ip)")"
 size_row "util-linux nsenter" "$(command -v nsenter)"
 [[ -n $node_boot ]] && size_row "Node package + node + /sbin/ip" "$node_pkg" "$(readlink -f "$(command -v node)")" "$(readlink -f /sbin/ip)"
+
+# Where hardbox's bytes go: its sections, and its code by crate (hardbox by
+# module), from the unstripped build's symbols.
+breakdown=$run/breakdown.md
+: >"$breakdown"
+if [[ -n $unstripped ]]; then
+  {
+    echo "Where hardbox's $(stat -c %s "$hardbox") bytes go. Sections of the shipped binary (those over 1,000 bytes):"
+    echo
+    echo "| section | bytes |"
+    echo "|---|---:|"
+    size -A "$hardbox" | awk '$1 ~ /^\./ && $2 > 1000 { printf "| %s | %d |\n", $1, $2 }'
+    echo
+    echo "Machine code by origin, from the symbols of the same source built unstripped (the 25 largest):"
+    echo
+    echo "| origin | bytes of code |"
+    echo "|---|---:|"
+    nm -C -S --size-sort -t d "$unstripped" | awk '
+      $3 ~ /^[TtWw]$/ {
+        size = $2 + 0; $1 = $2 = $3 = ""; name = substr($0, 4)
+        if (!match(name, /[A-Za-z_][A-Za-z0-9_]*::/)) key = "musl libc (C)"
+        else {
+          key = substr(name, RSTART, RLENGTH - 2)
+          # Generic code instantiated for the backtrace printer counts as its own.
+          if (name ~ /gimli|addr2line|rustc_demangle|miniz_oxide|backtrace/) key = "std: backtrace printing (gimli, addr2line, rustc_demangle, miniz_oxide)"
+          else if (key == "libunwind") key = "libunwind (C++)"
+          else if (key == "hardbox") {
+            rest = substr(name, RSTART + RLENGTH); split(rest, part, "::")
+            key = "hardbox::" part[1]; if (part[1] == "applets") key = key "::" part[2]
+            sub(/[^A-Za-z0-9_:].*/, "", key)
+          }
+        }
+        bytes[key] += size; total += size
+      }
+      END { for (k in bytes) printf "%d\t%s\n", bytes[k], k; printf "%d\t(all code symbols)\n", total }' |
+      sort -rn | head -26 | awk -F'\t' '{ printf "| %s | %d |\n", $2, $1 }'
+    echo
+  } >"$breakdown"
+fi
 
 # ---------------------------------------------------------------- 2. start
 true_bin=/bin/true
@@ -322,8 +376,7 @@ if target_pid=$(child_of "$target_up"); then
 else
   failed 7 "target" ref ms "the target namespace never started"
 fi
-kill -KILL "$target_up" 2>/dev/null || true
-wait "$target_up" 2>/dev/null || true
+stop "$target_up"
 
 # ---------------------------------------------------------------- 8. routes
 ns=hbbench-$$
@@ -425,7 +478,7 @@ version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
   echo
 } >"$out"
 
-awk -F'\t' -v sizes="$sizes" -v out="$out" -v runs="$runs" -v loop_runs="$loop_runs" -v loop_warmup="$loop_warmup" \
+awk -F'\t' -v sizes="$sizes" -v breakdown="$breakdown" -v out="$out" -v runs="$runs" -v loop_runs="$loop_runs" -v loop_warmup="$loop_warmup" \
   -v signals="$signals" -v orphans="$orphans" -v mem_reps="$mem_reps" -v reap_reps="$reap_reps" '
 function fmt(x) { return x == "-" ? "-" : (x + 0 >= 100 ? sprintf("%.0f", x) : (x + 0 >= 10 ? sprintf("%.1f", x) : sprintf("%.3g", x))) }
 function ratio(a, b) { return (a == "" || a == "-" || b == "" || b == "-" || b + 0 == 0) ? "-" : sprintf(a / b < 0.1 ? "%.2g" : "%.2f", a / b) }
@@ -470,6 +523,7 @@ END {
     printf "| %s | %d | %d | %s | %s |\n", f[1], f[2], f[3], f[4], s == 1 ? "" : ratio(hbsize, f[3]) >> out
   }
   print "\nThe ratio uses the bytes an image must carry (file plus shared libraries). The Node package row adds node, its libraries and /sbin/ip with its libraries, which the package needs.\n" >> out
+  while ((getline line < breakdown) > 0) print line >> out
   met = (hbsize <= 600000) ? "met" : "**missed**"
   target[++t] = sprintf("| 1 | at most 600,000 bytes (issues 2, 8) | %d bytes | %s |", hbsize, met)
 
