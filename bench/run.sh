@@ -56,7 +56,7 @@ trap 'exit 130' INT TERM
 wanted=(
   tini-static:tini dumb-init:dumb-init catatonit:catatonit gosu:gosu
   nsenter:util-linux setpriv:util-linux unshare:util-linux ip:iproute2
-  /bin/busybox:busybox-static hyperfine:hyperfine /usr/bin/time:time jq:jq
+  /bin/busybox:busybox-static hyperfine:hyperfine jq:jq
   cc:gcc /usr/include/stdio.h:libc6-dev
 )
 missing=()
