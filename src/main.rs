@@ -44,12 +44,15 @@ fn run(applet: &'static applets::Applet, args: &[OsString]) -> u8 {
 
 /// `hardbox ...`: the top-level flags, or an applet named by the first argument.
 fn multicall(args: &[OsString]) -> u8 {
+    let first = args.get(1).map(|a| a.to_string_lossy().into_owned());
+    if let Some(applet) = first.as_deref().and_then(applets::find) {
+        return run(applet, &args[2..]);
+    }
     log::init("hardbox", None);
     if let Err(e) = refuse_setuid() {
         error!("{e}");
         return e.status();
     }
-    let first = args.get(1).map(|a| a.to_string_lossy().into_owned());
     match first.as_deref() {
         None | Some("--help") | Some("-h") | Some("help") => {
             print!("{}", usage());
@@ -71,10 +74,7 @@ fn multicall(args: &[OsString]) -> u8 {
             0
         }
         Some("--install") => install_links(&args[2..]),
-        Some(name) => match applets::find(name) {
-            Some(applet) => run(applet, &args[2..]),
-            None => unknown(name),
-        },
+        Some(name) => unknown(name),
     }
 }
 

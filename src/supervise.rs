@@ -29,6 +29,9 @@ pub struct Options {
     pub own_group: bool,
     /// Send forwarded signals to the child's whole process group.
     pub group_signals: bool,
+    /// Start the child in a new session, without a controlling terminal, so
+    /// that it cannot push input into ours (TIOCSTI).
+    pub new_session: bool,
 }
 
 /// The signal state hardbox started with, restored in the child before exec.
@@ -134,6 +137,13 @@ pub fn spawn(argv: &[String], state: &SignalState, options: Options) -> Result<P
         Ok(ForkResult::Child) => {
             if options.own_group {
                 take_terminal();
+            }
+            if options.new_session {
+                if let Err(e) = nix::unistd::setsid() {
+                    error!("{}", Error::sys("setsid", e, None));
+                    // SAFETY: as below.
+                    unsafe { libc::_exit(i32::from(crate::error::EXIT_FAILURE)) }
+                }
             }
             restore_signals(state);
             let errno = match execvp(&cargs[0], &cargs) {

@@ -67,7 +67,7 @@ fn install_makes_relative_links_that_survive_a_move() {
     let root = TempDir::new("install");
     let bin = root.path().join("image/bin");
     std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(hardbox(), bin.join("hardbox")).unwrap();
+    place_hardbox(&bin.join("hardbox"));
     let out = Command::new(bin.join("hardbox")).arg("--install").arg(&bin).output().unwrap();
     assert!(out.status.success(), "{:?}", text(&out));
     let (list, _) = text(&hb(&["--list"]));
@@ -110,7 +110,9 @@ fn setuid_install_is_refused() {
     }
     let dir = TempDir::new("setuid");
     let copy = dir.path().join("hardbox");
-    std::fs::copy(hardbox(), &copy).unwrap();
+    // A separate copy (chmod on a link would change cargo's binary), written
+    // by cp so that no descriptor open for writing lives in this test process.
+    assert!(Command::new("cp").arg(hardbox()).arg(&copy).status().unwrap().success());
     // Owned by root, setuid, run by nobody: real uid != effective uid.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -123,4 +125,10 @@ fn setuid_install_is_refused() {
         .unwrap();
     assert_refused(&out, "hardbox", "setuid");
     assert!(out.stdout.is_empty(), "nothing ran");
+}
+
+#[test]
+fn messages_name_the_applet_also_when_called_through_hardbox() {
+    let out = hb(&["route-add", "--no-such-option"]);
+    assert_refused(&out, "route-add", "--no-such-option");
 }

@@ -3,6 +3,8 @@
 //! that a privileged test under CI must run, never skip.
 #![allow(dead_code)]
 
+pub mod scratch;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,11 +24,29 @@ pub fn bin_dir() -> &'static Path {
         let dir = scratch_root().join(format!("bin-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create bin dir");
-        std::fs::copy(hardbox(), dir.join("hardbox")).expect("copy hardbox");
+        place_hardbox(&dir.join("hardbox"));
         let out = Command::new(dir.join("hardbox")).arg("--install").arg(&dir).output().expect("run --install");
         assert!(out.status.success(), "--install failed: {}", String::from_utf8_lossy(&out.stderr));
         dir
     })
+}
+
+/// Puts the binary at `dest` by hard link (a copy when across filesystems).
+/// A copy's write descriptor can leak into a child another test thread is
+/// forking, and exec of a file open for writing fails with ETXTBSY; a link
+/// opens nothing for writing.
+pub fn place_hardbox(dest: &Path) {
+    place_executable(&hardbox(), dest);
+}
+
+/// Puts an executable at `dest`: a hard link, or a copy written by `cp` so
+/// that no descriptor open for writing ever lives in the test process.
+pub fn place_executable(src: &Path, dest: &Path) {
+    if std::fs::hard_link(src, dest).is_ok() {
+        return;
+    }
+    let status = Command::new("cp").arg(src).arg(dest).status().expect("run cp");
+    assert!(status.success(), "cp {} {}", src.display(), dest.display());
 }
 
 /// The path of an applet link, e.g. `applet("route-add")`.
