@@ -6,10 +6,11 @@
 //! passes a signal on, `reap` collects every exited child.
 
 use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{execvp, fork, getpid, setpgid, tcsetpgrp, ForkResult, Pid};
 
@@ -39,6 +40,7 @@ pub struct SignalState {
     mask: SigSet,
     ttin: SigAction,
     ttou: SigAction,
+    chld: SigAction,
     forwarded: libc::sigset_t,
 }
 
@@ -52,11 +54,43 @@ pub fn exec(argv: &[String]) -> Error {
     let Some(program) = cargs.first() else {
         return Error::new("no command given");
     };
+    restore_sigpipe();
     let errno = match execvp(program, &cargs) {
         Err(errno) => errno,
         Ok(never) => match never {},
     };
     exec_error(&argv[0], errno)
+}
+
+/// Whether SIGPIPE was ignored when hardbox started. Rust's runtime sets it
+/// to ignored before main, and an ignored signal stays ignored across exec,
+/// so the original is read earlier, by `record_sigpipe` from .init_array.
+static SIGPIPE_WAS_IGNORED: AtomicBool = AtomicBool::new(false);
+
+/// Runs before Rust's runtime initialisation: the C runtime calls every
+/// .init_array entry before it calls main.
+#[used]
+#[link_section = ".init_array"]
+static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
+
+extern "C" fn record_sigpipe() {
+    // SAFETY: a null new action only reads the current one into `old`.
+    let ignored = unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    };
+    SIGPIPE_WAS_IGNORED.store(ignored, Ordering::Relaxed);
+}
+
+/// Gives SIGPIPE back the disposition hardbox was started with (only
+/// ignored or default can cross an exec): without it `cmd | head` would see
+/// EPIPE instead of dying quietly.
+fn restore_sigpipe() {
+    // Referenced here so that no link step can leave it out.
+    std::hint::black_box(&RECORD_SIGPIPE);
+    let handler = if SIGPIPE_WAS_IGNORED.load(Ordering::Relaxed) { SigHandler::SigIgn } else { SigHandler::SigDfl };
+    // SAFETY: SIG_IGN and SIG_DFL run no code of ours in signal context.
+    let _ = unsafe { sigaction(Signal::SIGPIPE, &SigAction::new(handler, SaFlags::empty(), SigSet::empty())) };
 }
 
 /// The error for a failed exec, with the status DESIGN.md assigns to it.
@@ -77,7 +111,9 @@ fn c_strings(argv: &[String]) -> Result<Vec<CString>> {
 
 /// Blocks every signal an init forwards, plus SIGCHLD, so that they queue
 /// for `wait_signal` instead of running handlers; ignores TTIN and TTOU so
-/// that handing the terminal to the child cannot stop us.
+/// that handing the terminal to the child cannot stop us. A SIGCHLD that we
+/// were given ignored is set to the default: ignored, the kernel would reap
+/// the command itself and its exit status would be lost.
 pub fn configure_signals() -> Result<SignalState> {
     let forwarded = forwarded_signals();
     let mut block = forwarded;
@@ -93,11 +129,17 @@ pub fn configure_signals() -> Result<SignalState> {
     let ttin = unsafe { sigaction(Signal::SIGTTIN, &ignore) }.map_err(|e| Error::sys("ignoring SIGTTIN", e, None))?;
     // SAFETY: as above.
     let ttou = unsafe { sigaction(Signal::SIGTTOU, &ignore) }.map_err(|e| Error::sys("ignoring SIGTTOU", e, None))?;
-    Ok(SignalState { mask, ttin, ttou, forwarded })
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: installing SIG_DFL runs no code of ours in signal context.
+    let chld =
+        unsafe { sigaction(Signal::SIGCHLD, &default) }.map_err(|e| Error::sys("defaulting SIGCHLD", e, None))?;
+    Ok(SignalState { mask, ttin, ttou, chld, forwarded })
 }
 
-/// Every catchable signal except SIGCHLD, the fault signals and TTIN/TTOU,
-/// real-time ones included.
+/// Every catchable signal except SIGCHLD and the fault signals, real-time
+/// ones included. TTIN and TTOU are ignored AND blocked: a blocked signal is
+/// queued even when ignored, so one sent to us reaches the child (as with
+/// tini), while the kernel's own job-control stops cannot stop us.
 fn forwarded_signals() -> libc::sigset_t {
     // SAFETY: sigemptyset initialises the set before any read; sigaddset
     // only fails (EINVAL) for numbers outside the range, which we skip.
@@ -105,7 +147,7 @@ fn forwarded_signals() -> libc::sigset_t {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         for sig in 1..=libc::SIGRTMAX() {
-            let excluded = matches!(sig, libc::SIGKILL | libc::SIGSTOP | libc::SIGCHLD | libc::SIGTTIN | libc::SIGTTOU)
+            let excluded = matches!(sig, libc::SIGKILL | libc::SIGSTOP | libc::SIGCHLD)
                 || FAULT_SIGNALS.contains(&sig)
                 || (sig > libc::SIGSYS && sig < libc::SIGRTMIN());
             if !excluded {
@@ -133,7 +175,15 @@ pub fn spawn(argv: &[String], state: &SignalState, options: Options) -> Result<P
     // run any code, not only async-signal-safe functions.
     match unsafe { fork() } {
         Err(e) => Err(Error::sys("fork", e, Some("too many processes? check the pids limit"))),
-        Ok(ForkResult::Parent { child }) => Ok(child),
+        Ok(ForkResult::Parent { child }) => {
+            // Also done here, so that a group signal forwarded before the
+            // child ran its own setpgid still finds the group (once the
+            // child has exec'd this fails, harmlessly).
+            if options.own_group {
+                let _ = setpgid(child, child);
+            }
+            Ok(child)
+        }
         Ok(ForkResult::Child) => {
             if options.own_group {
                 take_terminal();
@@ -175,7 +225,9 @@ fn restore_signals(state: &SignalState) {
     unsafe {
         let _ = sigaction(Signal::SIGTTIN, &state.ttin);
         let _ = sigaction(Signal::SIGTTOU, &state.ttou);
+        let _ = sigaction(Signal::SIGCHLD, &state.chld);
     }
+    restore_sigpipe();
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&state.mask), None);
 }
 
@@ -252,6 +304,7 @@ pub fn exit_status(status: WaitStatus) -> Option<u8> {
 /// signal, reaps every child, and returns the command's status when it ends.
 pub fn supervise(argv: &[String], state: &SignalState, options: Options) -> Result<u8> {
     let child = spawn(argv, state, options)?;
+    shed_startup_pages();
     loop {
         match wait_signal(None) {
             Some(libc::SIGCHLD) => {
@@ -265,6 +318,50 @@ pub fn supervise(argv: &[String], state: &SignalState, options: Options) -> Resu
     }
 }
 
+/// An init stays resident as long as its command, so its size counts (issue
+/// 4 asks for at most 0.6x tini's). Parsing, lookups, netlink and the drop
+/// are done: their code need not stay mapped. Dropping the pages of our
+/// read-only file mappings lets only those the wait loop touches come back
+/// (from the page cache, on the next access).
+fn shed_startup_pages() {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let mut candidate = None;
+    let mut shed = Vec::new();
+    for line in smaps.lines() {
+        if let Some(range) = shed_candidate(line) {
+            candidate = range;
+        } else if let (Some(range), Some(anonymous)) = (candidate, line.strip_prefix("Anonymous:")) {
+            candidate = None;
+            // A page written since it was mapped (a relocated GOT, later
+            // made read-only) is anonymous and would be lost: such a mapping
+            // stays.
+            if anonymous.trim() == "0 kB" {
+                shed.push(range);
+            }
+        }
+    }
+    // Last, so that the parsing above does not fault its code back in.
+    for (start, end) in shed {
+        // SAFETY: a private read-only file mapping with no page of its own:
+        // MADV_DONTNEED only drops pages that the kernel reads back from the
+        // file on access; no content changes.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}
+
+/// For a mapping's header line in /proc/self/smaps: Some(Some(range)) when
+/// it is a private, read-only mapping of a file; Some(None) for any other
+/// mapping; None for the lines that describe a mapping.
+fn shed_candidate(line: &str) -> Option<Option<(usize, usize)>> {
+    let mut fields = line.split_whitespace();
+    let (range, perms) = (fields.next()?, fields.next()?);
+    let (start, end) = range.split_once('-')?;
+    let (start, end) = (usize::from_str_radix(start, 16).ok()?, usize::from_str_radix(end, 16).ok()?);
+    let inode = fields.nth(2)?;
+    let read_only_private = perms.len() == 4 && perms.starts_with("r-") && perms.ends_with('p');
+    Some((read_only_private && inode != "0" && end > start).then_some((start, end)))
+}
+
 /// Makes orphaned descendants come to us even when we are not PID 1.
 pub fn become_subreaper() -> Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory.
@@ -273,11 +370,6 @@ pub fn become_subreaper() -> Result<()> {
         return Err(Error::sys("becoming a child subreaper", Errno::last(), None));
     }
     Ok(())
-}
-
-/// Sends `sig` to `pid` (our own children only).
-pub fn signal(pid: Pid, sig: Signal) {
-    let _ = kill(pid, sig);
 }
 
 #[cfg(test)]
@@ -295,12 +387,29 @@ mod tests {
     fn forwarded_set_excludes_faults_and_chld() {
         let set = forwarded_signals();
         let has = |sig| unsafe { libc::sigismember(&set, sig) == 1 };
-        for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGWINCH, libc::SIGRTMIN()] {
+        for sig in
+            [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGWINCH, libc::SIGTTIN, libc::SIGTTOU]
+        {
             assert!(has(sig), "{sig} forwarded");
         }
-        for sig in [libc::SIGCHLD, libc::SIGSEGV, libc::SIGKILL, libc::SIGSTOP, libc::SIGTTIN, libc::SIGTTOU] {
+        assert!(has(libc::SIGRTMIN()) && has(libc::SIGRTMAX()), "real-time signals forwarded");
+        for sig in [libc::SIGCHLD, libc::SIGSEGV, libc::SIGKILL, libc::SIGSTOP, libc::SIGABRT, libc::SIGSYS] {
             assert!(!has(sig), "{sig} not forwarded");
         }
+    }
+
+    #[test]
+    fn only_private_read_only_file_mappings_are_shed() {
+        let header =
+            |perms: &str, inode: &str| format!("00401000-00474000 {perms} 00001000 fe:00 {inode}   /bin/hardbox");
+        assert_eq!(shed_candidate(&header("r-xp", "10010771")), Some(Some((0x401000, 0x474000))));
+        assert_eq!(shed_candidate(&header("r--p", "10010771")), Some(Some((0x401000, 0x474000))));
+        assert_eq!(shed_candidate(&header("rw-p", "10010771")), Some(None), "our data");
+        assert_eq!(shed_candidate(&header("r--s", "10010771")), Some(None), "shared");
+        assert_eq!(shed_candidate(&header("r-xp", "0")), Some(None), "anonymous");
+        assert_eq!(shed_candidate("7ffd-7ffe r-xp 00000000 00:00 0 [vdso]"), Some(None));
+        assert_eq!(shed_candidate("Anonymous:             0 kB"), None);
+        assert_eq!(shed_candidate("VmFlags: rd ex mr mw me dw"), None);
     }
 
     #[test]
