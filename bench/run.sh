@@ -148,7 +148,7 @@ timed() { # ROW TOOL KIND COMMAND
     return 0
   fi
   record "$row" "$tool" "$kind" ms "$(jq -r '.results[0].times[]' "$json" | scale 1000 | "$probe" stats)" \
-    "\`$(shown "$cmd")\`"
+    "\`$(shown "$cmd")\`; CPU $(jq -r '.results[0] | "user \(.user * 1000 | . * 100 | round / 100), system \(.system * 1000 | . * 100 | round / 100)"' "$json") ms (means)"
 }
 
 # Ends a background job of ours, without bash's "Killed" notice.
