@@ -171,7 +171,7 @@ child_of() {
 # Resident memory of an init as PID 1 of a fresh PID namespace, in kB, while
 # its child sleeps.
 memory() { # ROW TOOL KIND INIT...
-  local row=$1 tool=$2 kind=$3 i up init kid comm samples=() detail=""
+  local row=$1 tool=$2 kind=$3 i j up init kid comm samples=() detail=""
   shift 3
   say "row $row: $tool"
   for ((i = 0; i < mem_reps; i++)); do
