@@ -478,7 +478,8 @@ version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
   echo
 } >"$out"
 
-awk -F'\t' -v sizes="$sizes" -v breakdown="$breakdown" -v out="$out" -v runs="$runs" -v loop_runs="$loop_runs" -v loop_warmup="$loop_warmup" \
+# The targets come first in the file, the rows after them.
+awk -F'\t' -v sizes="$sizes" -v breakdown="$breakdown" -v out="$run/body.md" -v targets="$run/targets.md" -v runs="$runs" -v loop_runs="$loop_runs" -v loop_warmup="$loop_warmup" \
   -v signals="$signals" -v orphans="$orphans" -v mem_reps="$mem_reps" -v reap_reps="$reap_reps" '
 function fmt(x) { return x == "-" ? "-" : (x + 0 >= 100 ? sprintf("%.0f", x) : (x + 0 >= 10 ? sprintf("%.1f", x) : sprintf("%.3g", x))) }
 function ratio(a, b) { return (a == "" || a == "-" || b == "" || b == "-" || b + 0 == 0) ? "-" : sprintf(a / b < 0.1 ? "%.2g" : "%.2f", a / b) }
@@ -560,10 +561,11 @@ END {
       target[++t] = sprintf("| %s | %s %s | %s %s vs %s %s %s (%s) | %s |", r, goal, src, fmt(h), u, against, fmt(refv), u, ratio(h, refv), verdict)
     }
   }
-  print "## Targets\n" >> out
-  print "| row | target | hardbox vs reference (ratio) | verdict |" >> out
-  print "|---|---|---|---|" >> out
-  for (i = 1; i <= t; i++) print target[i] >> out
-  print "" >> out
+  print "## Targets\n" > targets
+  print "| row | target | hardbox vs reference (ratio) | verdict |" >> targets
+  print "|---|---|---|---|" >> targets
+  for (i = 1; i <= t; i++) print target[i] >> targets
+  print "" >> targets
 }' "$rows"
+cat "$run/targets.md" "$run/body.md" >>"$out"
 say "done in $elapsed s: $out"
