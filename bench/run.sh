@@ -492,7 +492,7 @@ BEGIN {
   title["7"] = "7. Namespace entry: -t TARGET -a -- /bin/true (target in its own pid, mnt, uts, ipc, net, cgroup namespaces)"
   title["8a"] = "8a. One route, 203.0.113.0/24 via 198.51.100.1, in a fresh table (network namespace made for the run)"
   title["8b"] = "8b. 1,000 routes (/25 to /32 inside 203.0.113.0/24 and 192.0.2.0/24) via 198.51.100.1, in a fresh table"
-  how["3"] = mem_reps " runs each, median. A static init'"'"'s VmRSS is mostly its own file pages (RssFile): the kernel maps a binary that is in the page cache 64 kB at a time. hardbox drops its start-up code'"'"'s pages once the command runs."
+  how["3"] = mem_reps " runs each, median. A static init'"'"'s VmRSS is mostly its own file pages (RssFile): on each page fault the kernel maps up to 64 kB of the binary around it when those pages are cached (fault-around). hardbox drops its start-up code'"'"'s pages once the command runs."
   how["4"] = "Median of " signals " signals per init, after 20 unmeasured; the probe child timestamps (CLOCK_MONOTONIC) in its TERM handler."
   how["5"] = reap_reps " runs each. All " orphans " are zombies before their parent exits, so the init is handed them in one go; the clock stops when the last is gone."
   how["8b"] = "The rows that start 1,000 processes: " loop_warmup " warm-up and " loop_runs " timed runs (each run is 1,000 process starts). `probe runlines` starts each line without a shell. dhi-bootstrap then execs /bin/true, which the others do not."
