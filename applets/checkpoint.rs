@@ -338,25 +338,12 @@ fn lock(plan: &Plan) -> Result<std::result::Result<record::Lock, i32>> {
     }
 }
 
-/// `supervise::supervise`, noting whether SIGTERM or SIGINT came: they are
-/// forwarded to the command, and in interval mode end the loop once it ends.
+/// Runs the command under `supervise`, noting whether SIGTERM or SIGINT came:
+/// they are forwarded to the command, and in interval mode end the loop once it ends.
 fn run_command(argv: &[String], signals: &SignalState) -> Result<(u8, bool)> {
-    let child = supervise::spawn(argv, signals, Options::default())?;
     let mut stopped = false;
-    loop {
-        match supervise::wait_signal(None) {
-            Some(sig) if sig == Signal::SIGCHLD as i32 => {
-                if let Some(status) = supervise::reap(child) {
-                    return Ok((status, stopped));
-                }
-            }
-            Some(sig) if supervise::is_forwarded(signals, sig) => {
-                stopped |= is_stop(sig);
-                supervise::forward(child, sig, Options::default());
-            }
-            Some(_) | None => {}
-        }
-    }
+    let status = supervise::supervise_observing(argv, signals, Options::default(), |sig| stopped |= is_stop(sig))?;
+    Ok((status, stopped))
 }
 
 fn is_stop(sig: i32) -> bool {

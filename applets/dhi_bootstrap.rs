@@ -126,10 +126,7 @@ impl Plan {
 
     fn run(mut self) -> Result<u8> {
         if let Some(socket) = &mut self.socket {
-            for route in &self.routes {
-                socket.apply(route, Change::Replace)?;
-                info!("route {route} set");
-            }
+            set_routes(socket, &self.routes)?;
         }
         // The command must not inherit it (it is close-on-exec too).
         drop(self.socket.take());
@@ -151,6 +148,33 @@ impl Plan {
         let options = supervise::Options { own_group: true, group_signals: self.group_signals, ..Default::default() };
         supervise::supervise(&self.command, &state, options)
     }
+}
+
+/// Sets every route, or none: when the kernel refuses one (a check cannot
+/// foresee an unreachable gateway), the routes this run created are deleted
+/// again before the error is returned. A route that replaced an existing one
+/// stays replaced: the old one cannot be recovered exactly.
+fn set_routes(socket: &mut RouteSocket, routes: &[CheckedRoute]) -> Result<()> {
+    let mut created = Vec::new();
+    for route in routes {
+        match socket.set(route) {
+            Ok(new) => {
+                info!("route {route} set");
+                if new {
+                    created.push(route);
+                }
+            }
+            Err(e) => {
+                for done in created.iter().rev() {
+                    if let Err(undo) = socket.apply(done, Change::Delete) {
+                        crate::error!("route {done} stays: removing it again failed: {undo}");
+                    }
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Who to become. Root is refused here rather than made "root without

@@ -17,6 +17,7 @@ wanted=(
   qemu-aarch64-static:qemu-user-static
   tini-static:tini dumb-init:dumb-init catatonit:catatonit gosu:gosu
   hyperfine:hyperfine /usr/bin/time:time newuidmap:uidmap
+  /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables
 )
 missing=()
 for pair in "${wanted[@]}"; do

@@ -11,3 +11,4 @@ export HARDBOX_RELEASE_BIN=$PWD/target/x86_64-unknown-linux-musl/release/hardbox
 bash scripts/check-static.sh "$HARDBOX_RELEASE_BIN"
 
 cargo test --locked -- --test-threads="${HARDBOX_TEST_THREADS:-4}"
+bash scripts/smoke-aarch64.sh

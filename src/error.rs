@@ -58,13 +58,17 @@ impl fmt::Display for Error {
 }
 
 /// strerror in the lower case that reads well in the middle of a line.
+/// The texts are ASCII, so ASCII lower case does, without std's 12 kB
+/// Unicode case table.
 pub fn describe(errno: Errno) -> String {
-    let text = errno.desc();
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => format!("errno {}", errno as i32),
+    let mut text = errno.desc().to_string();
+    if let Some(first) = text.get_mut(..1) {
+        first.make_ascii_lowercase();
     }
+    if text.is_empty() {
+        return format!("errno {}", errno as i32);
+    }
+    text
 }
 
 #[cfg(test)]

@@ -205,13 +205,15 @@ impl Target {
             })?;
             files.push((*kind, file));
         }
+        // The user namespace (there is one at most) goes first in the second pass.
         let mut pending = Vec::new();
         for (kind, file) in files {
-            if kind == Kinds::USER || setns(&file, kind).is_err() {
+            if kind == Kinds::USER {
+                pending.insert(0, (kind, file));
+            } else if setns(&file, kind).is_err() {
                 pending.push((kind, file));
             }
         }
-        pending.sort_by_key(|(kind, _)| *kind != Kinds::USER);
         for (kind, file) in pending {
             setns(&file, kind).map_err(|e| self.setns_error(kind, e))?;
         }

@@ -1,31 +1,50 @@
 //! rtnetlink: check a route against the kernel, add, replace or delete it,
 //! and list the routing table the way `ip route` prints it.
 //!
-//! One socket, neli's synchronous handle: no background thread (hardbox must
-//! stay single-threaded for setns and credential changes), close-on-exec
-//! (neli opens it with SOCK_CLOEXEC). Every change asks for the kernel's ACK
-//! and turns its error code into one line with the cause and the fix.
+//! One socket, spoken to synchronously: no background thread (hardbox must
+//! stay single-threaded for setns and credential changes), close-on-exec.
+//! Messages are built and read by hand (linux/netlink.h, linux/rtnetlink.h):
+//! a few fixed layouts do not need a framework. Every length in the kernel's
+//! answer is checked before it is used. Every change asks for the kernel's
+//! ACK and turns its error code into one line with the cause and the fix.
 
 use std::fmt;
+use std::io;
+use std::mem::size_of;
 use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use neli::consts::nl::{NlmF, NlmsgerrAttr};
-use neli::consts::rtnl::{RtAddrFamily, RtScope, RtTable, Rta, Rtm, RtmF, Rtn, Rtprot};
-use neli::consts::socket::NlFamily;
-use neli::err::SocketError;
-use neli::nl::{NlPayload, NlmsghdrBuilder};
-use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder, Rtattr, RtattrBuilder, Rtmsg, RtmsgBuilder};
-use neli::socket::synchronous::NlSocketHandle;
-use neli::types::{Buffer, RtBuffer};
-use neli::utils::Groups;
-use neli::{FromBytesWithInput, Size, ToBytes};
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
 use crate::route::{table_name, Family, RouteSpec, TABLE_MAIN};
 
-// Attribute and flag numbers from linux/rtnetlink.h. Written out because the
+// Numbers from linux/netlink.h and linux/rtnetlink.h. Written out because the
 // libc crate lacks some of them on musl (RTA_PREF among them).
+const NLMSG_NOOP: u16 = 1;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLMSG_OVERRUN: u16 = 4;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_ACK: u16 = 4;
+const NLM_F_DUMP: u16 = 0x300;
+const NLM_F_REPLACE: u16 = 0x100;
+const NLM_F_EXCL: u16 = 0x200;
+const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_CAPPED: u16 = 0x100;
+const NLM_F_ACK_TLVS: u16 = 0x200;
+const NLMSGERR_ATTR_MSG: u16 = 1;
+const SOL_NETLINK: libc::c_int = 270;
+const NETLINK_EXT_ACK: libc::c_int = 11;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
+const RTM_GETROUTE: u16 = 26;
+const RTM_GETLINK: u16 = 18;
+/// struct nlmsghdr, struct rtmsg, struct ifinfomsg.
+const NLMSG_LEN: usize = 16;
+const RTMSG_LEN: usize = 12;
+const IFINFOMSG_LEN: usize = 16;
+
 const RTA_DST: u16 = 1;
 const RTA_SRC: u16 = 2;
 const RTA_OIF: u16 = 4;
@@ -42,6 +61,8 @@ const RTAX_LOCK: usize = 1;
 const RTNH_F_ONLINK: u32 = 4;
 const RTM_F_CLONED: u32 = 0x200;
 const RTPROT_BOOT: u8 = 3;
+const RT_SCOPE_LINK: u8 = 253;
+const RT_SCOPE_NOWHERE: u8 = 255;
 const IFLA_IFNAME: u16 = 3;
 
 const CAP_HINT: &str = "needs CAP_NET_ADMIN: docker run --cap-add NET_ADMIN";
@@ -92,46 +113,31 @@ enum Failure {
     Socket(String),
 }
 
-impl From<SocketError> for Failure {
-    fn from(e: SocketError) -> Failure {
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
         Failure::Socket(e.to_string())
     }
 }
 
 pub struct RouteSocket {
-    socket: NlSocketHandle,
+    socket: OwnedFd,
     seq: u32,
 }
 
 impl RouteSocket {
     pub fn open() -> Result<RouteSocket> {
-        let socket = NlSocketHandle::connect(NlFamily::Route, None, Groups::empty())
-            .map_err(|e| Error::new(format!("cannot open a netlink socket: {e}")))?;
+        let socket = route_socket().map_err(|e| Error::new(format!("cannot open a netlink socket: {e}")))?;
         // The kernel's reason ("Nexthop has invalid gateway") makes a better
         // message than EINVAL alone; old kernels lack it, which costs nothing.
-        let _ = socket.enable_ext_ack(true);
+        enable_ext_ack(&socket);
         Ok(RouteSocket { socket, seq: 0 })
     }
 
     /// Every interface, in the kernel's order (by index, as `ip link` lists them).
     pub fn links(&mut self) -> Result<Vec<Link>> {
-        let request = IfinfomsgBuilder::default()
-            .ifi_family(RtAddrFamily::Unspecified)
-            .build()
-            .map_err(|e| Error::new(format!("cannot build a link request: {e}")))?;
-        let infos: Vec<Ifinfomsg> =
-            self.request(Rtm::Getlink, NlmF::DUMP, request).map_err(|f| failed("listing interfaces", f))?;
-        let links = infos
-            .iter()
-            .filter_map(|info| {
-                let name = info.rtattrs().iter().find(|a| u16::from(a.rta_type()) == IFLA_IFNAME)?;
-                Some(Link {
-                    index: u32::try_from(*info.ifi_index()).ok()?,
-                    name: c_string(name.rta_payload().as_ref()),
-                })
-            })
-            .collect();
-        Ok(links)
+        let infos =
+            self.request(RTM_GETLINK, NLM_F_DUMP, &[0; IFINFOMSG_LEN]).map_err(|f| failed("listing interfaces", f))?;
+        Ok(infos.iter().filter_map(|info| link(info)).collect())
     }
 
     /// Asks the kernel what can be known without changing anything: that the
@@ -159,13 +165,24 @@ impl RouteSocket {
     /// Makes the change and waits for the kernel's ACK.
     pub fn apply(&mut self, route: &CheckedRoute, change: Change) -> Result<()> {
         let (kind, flags) = match change {
-            Change::Replace => (Rtm::Newroute, NlmF::CREATE | NlmF::REPLACE),
-            Change::Create => (Rtm::Newroute, NlmF::CREATE | NlmF::EXCL),
-            Change::Delete => (Rtm::Delroute, NlmF::empty()),
+            Change::Replace => (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE),
+            Change::Create => (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL),
+            Change::Delete => (RTM_DELROUTE, 0),
         };
-        let message = route_message(route, change)?;
-        let acked: std::result::Result<Vec<Rtmsg>, Failure> = self.request(kind, flags | NlmF::ACK, message);
-        acked.map(drop).map_err(|failure| refused(route, change, failure))
+        let message = route_message(route, change);
+        self.request(kind, flags | NLM_F_ACK, &message).map(drop).map_err(|failure| refused(route, change, failure))
+    }
+
+    /// Sets the route with replace semantics, and says whether it is new: a
+    /// route this call created can be undone by deleting it, one it replaced
+    /// cannot. Create-only first, replace only when the kernel says EEXIST.
+    pub fn set(&mut self, route: &CheckedRoute) -> Result<bool> {
+        let message = route_message(route, Change::Create);
+        match self.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, &message) {
+            Ok(_) => Ok(true),
+            Err(Failure::Kernel(Errno::EEXIST, _)) => self.apply(route, Change::Replace).map(|()| false),
+            Err(failure) => Err(refused(route, Change::Replace, failure)),
+        }
     }
 
     /// The routing table, one line per route in `ip route`'s order and words.
@@ -179,9 +196,8 @@ impl RouteSocket {
         };
         let mut lines = Vec::new();
         for family in families {
-            let request = dump_request(family)?;
-            let routes: Vec<Rtmsg> =
-                self.request(Rtm::Getroute, NlmF::DUMP, request).map_err(|f| failed("listing routes", f))?;
+            let request = Header { family, dst_len: 0, table: 0, protocol: 0, scope: 0, kind: 0, flags: 0 }.bytes();
+            let routes = self.request(RTM_GETROUTE, NLM_F_DUMP, &request).map_err(|f| failed("listing routes", f))?;
             lines.extend(routes.iter().filter_map(|route| describe(route, &links, table)));
         }
         Ok(lines)
@@ -189,49 +205,190 @@ impl RouteSocket {
 
     /// Sends one request and collects the payloads of the answer: a dump's
     /// messages up to DONE, or nothing up to the ACK.
-    fn request<P>(&mut self, kind: Rtm, flags: NlmF, payload: P) -> std::result::Result<Vec<P>, Failure>
-    where
-        P: Size + ToBytes + FromBytesWithInput<Input = usize> + Clone + fmt::Debug,
-    {
+    fn request(&mut self, kind: u16, flags: u16, body: &[u8]) -> std::result::Result<Vec<Vec<u8>>, Failure> {
         self.seq = self.seq.wrapping_add(1);
-        let message = NlmsghdrBuilder::default()
-            .nl_type(kind)
-            .nl_flags(NlmF::REQUEST | flags)
-            .nl_seq(self.seq)
-            .nl_payload(NlPayload::Payload(payload))
-            .build()
-            .map_err(|e| Failure::Socket(e.to_string()))?;
-        self.socket.send(&message)?;
+        let mut message = Vec::with_capacity(NLMSG_LEN + body.len());
+        message.extend_from_slice(&((NLMSG_LEN + body.len()) as u32).to_ne_bytes()); // ok: a request is < 100 bytes
+        message.extend_from_slice(&kind.to_ne_bytes());
+        message.extend_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
+        message.extend_from_slice(&self.seq.to_ne_bytes());
+        message.extend_from_slice(&0u32.to_ne_bytes());
+        message.extend_from_slice(body);
+        send(&self.socket, &message)?;
         let mut answer = Vec::new();
         loop {
-            let (messages, _) = self.socket.recv::<Rtm, P>()?;
-            for message in messages {
-                let message = message?;
-                if *message.nl_seq() != self.seq {
+            let datagram = receive(&self.socket)?;
+            let mut rest = &datagram[..];
+            while !rest.is_empty() {
+                let Some((message, next)) = split_message(rest) else {
+                    return Err(Failure::Socket("malformed message from the kernel".to_string()));
+                };
+                rest = next;
+                if message.seq != self.seq {
                     continue;
                 }
-                match message.nl_payload() {
-                    NlPayload::Payload(p) => answer.push(p.clone()),
-                    NlPayload::Err(e) => return Err(kernel_error(*e.error(), e.ext_ack().iter())),
-                    NlPayload::DumpExtAck(e) if *e.error() != 0 => {
-                        return Err(kernel_error(*e.error(), e.ext_ack().iter()))
+                match message.kind {
+                    NLMSG_NOOP => {}
+                    NLMSG_OVERRUN => return Err(Failure::Socket("the kernel's answer overran".to_string())),
+                    // An ACK is an error message with code 0; a dump ends with DONE.
+                    NLMSG_ERROR | NLMSG_DONE => {
+                        let code = message.payload.get(..4).and_then(u32_of).unwrap_or(0) as i32;
+                        if code == 0 {
+                            return Ok(answer);
+                        }
+                        return Err(kernel_error(code, &message));
                     }
-                    NlPayload::Ack(_) | NlPayload::DumpExtAck(_) | NlPayload::Empty => return Ok(answer),
+                    _ => answer.push(message.payload.to_vec()),
                 }
             }
         }
     }
 }
 
-fn kernel_error<'a, I>(code: i32, ext_ack: I) -> Failure
-where
-    I: Iterator<Item = &'a neli::genl::Nlattr<NlmsgerrAttr, Buffer>>,
-{
-    let text = ext_ack
-        .into_iter()
-        .find(|attr| *attr.nla_type().nla_type() == NlmsgerrAttr::Msg)
-        .map(|attr| c_string(attr.nla_payload().as_ref()));
+/// One netlink message of the kernel's answer: struct nlmsghdr's type,
+/// flags and sequence number, and the payload after it.
+struct Message<'a> {
+    kind: u16,
+    flags: u16,
+    seq: u32,
+    payload: &'a [u8],
+}
+
+/// The first message of `bytes` and the bytes after it; None when its
+/// length is not believable.
+fn split_message(bytes: &[u8]) -> Option<(Message<'_>, &[u8])> {
+    let header: [u8; NLMSG_LEN] = bytes.get(..NLMSG_LEN)?.try_into().ok()?;
+    let [l0, l1, l2, l3, k0, k1, f0, f1, s0, s1, s2, s3, ..] = header;
+    let len = usize::try_from(u32::from_ne_bytes([l0, l1, l2, l3])).ok()?;
+    let message = Message {
+        kind: u16::from_ne_bytes([k0, k1]),
+        flags: u16::from_ne_bytes([f0, f1]),
+        seq: u32::from_ne_bytes([s0, s1, s2, s3]),
+        payload: bytes.get(NLMSG_LEN..len)?,
+    };
+    Some((message, bytes.get(align(len)..).unwrap_or(&[])))
+}
+
+/// The kernel's error code and, when it sent one, its extended-ACK text:
+/// attributes after the code (DONE) or after the echoed request (ERROR),
+/// which is only its header when the kernel capped it.
+fn kernel_error(code: i32, message: &Message<'_>) -> Failure {
+    let payload = message.payload;
+    let text = if message.flags & NLM_F_ACK_TLVS == 0 {
+        None
+    } else {
+        let echoed = match (message.kind, message.flags & NLM_F_CAPPED != 0) {
+            (NLMSG_DONE, _) => 0,
+            (_, true) => NLMSG_LEN,
+            (_, false) => payload.get(4..8).and_then(u32_of).and_then(|len| usize::try_from(len).ok()).unwrap_or(0),
+        };
+        let tlvs = payload.get(align(echoed).saturating_add(4)..).unwrap_or(&[]);
+        attributes(tlvs).into_iter().find(|(kind, _)| *kind == NLMSGERR_ATTR_MSG).map(|(_, text)| c_string(text))
+    };
     Failure::Kernel(Errno::from_raw(code.saturating_neg()), text.filter(|t| !t.is_empty()))
+}
+
+/// An interface from an RTM_NEWLINK message: struct ifinfomsg (its index
+/// at offset 4), then attributes, IFLA_IFNAME among them.
+fn link(info: &[u8]) -> Option<Link> {
+    let index = i32::from_ne_bytes(info.get(4..8)?.try_into().ok()?);
+    let (_, name) = attributes(info.get(IFINFOMSG_LEN..)?).into_iter().find(|(kind, _)| *kind == IFLA_IFNAME)?;
+    Some(Link { index: u32::try_from(index).ok()?, name: c_string(name) })
+}
+
+fn align(len: usize) -> usize {
+    len.saturating_add(3) & !3
+}
+
+/// A sockaddr_nl naming the kernel (port 0); given to bind, it lets the
+/// kernel pick our port.
+fn kernel_address() -> libc::sockaddr_nl {
+    // SAFETY: sockaddr_nl is plain integers, for which all zeroes is a valid value.
+    let mut address: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    address.nl_family = libc::AF_NETLINK as libc::sa_family_t; // ok: 16 fits the u16 family
+    address
+}
+
+const ADDRESS_LEN: libc::socklen_t = size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+
+fn check(result: isize) -> io::Result<usize> {
+    usize::try_from(result).map_err(|_| io::Error::last_os_error())
+}
+
+/// A NETLINK_ROUTE socket, close-on-exec, bound to a port of its own.
+fn route_socket() -> io::Result<OwnedFd> {
+    // SAFETY: socket() reads no memory of ours.
+    let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
+    check(fd as isize)?;
+    // SAFETY: fd is a new descriptor that nothing else owns.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let address = kernel_address();
+    // SAFETY: address is a sockaddr_nl of ADDRESS_LEN bytes, alive for the call.
+    let bound = unsafe { libc::bind(fd, (&address as *const libc::sockaddr_nl).cast(), ADDRESS_LEN) };
+    check(bound as isize)?;
+    Ok(socket)
+}
+
+fn enable_ext_ack(socket: &OwnedFd) {
+    let on: libc::c_int = 1;
+    let len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the value is a c_int of the length passed, alive for the call.
+    unsafe {
+        libc::setsockopt(socket.as_raw_fd(), SOL_NETLINK, NETLINK_EXT_ACK, (&on as *const libc::c_int).cast(), len)
+    };
+}
+
+fn send(socket: &OwnedFd, message: &[u8]) -> io::Result<()> {
+    let to = kernel_address();
+    // SAFETY: message and to are readable for the lengths passed, alive for the call.
+    let sent = unsafe {
+        libc::sendto(
+            socket.as_raw_fd(),
+            message.as_ptr().cast(),
+            message.len(),
+            0,
+            (&to as *const libc::sockaddr_nl).cast(),
+            ADDRESS_LEN,
+        )
+    };
+    check(sent).map(drop)
+}
+
+/// The next datagram from the kernel, whole: its length is asked first, so
+/// no dump is ever cut short. Datagrams from any other sender are dropped.
+fn receive(socket: &OwnedFd) -> io::Result<Vec<u8>> {
+    loop {
+        // SAFETY: a peek of zero bytes writes nothing; MSG_TRUNC makes it
+        // return the datagram's whole length.
+        let peeked =
+            unsafe { libc::recv(socket.as_raw_fd(), std::ptr::null_mut(), 0, libc::MSG_PEEK | libc::MSG_TRUNC) };
+        let len = match check(peeked) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            len => len?,
+        };
+        let mut datagram = vec![0; len];
+        let mut from = kernel_address();
+        let mut from_len = ADDRESS_LEN;
+        // SAFETY: datagram is writable for len bytes, from for from_len bytes; both outlive the call.
+        let got = unsafe {
+            libc::recvfrom(
+                socket.as_raw_fd(),
+                datagram.as_mut_ptr().cast(),
+                len,
+                0,
+                (&mut from as *mut libc::sockaddr_nl).cast(),
+                &mut from_len,
+            )
+        };
+        let got = match check(got) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            got => got?,
+        };
+        if from.nl_pid == 0 {
+            datagram.truncate(got);
+            return Ok(datagram);
+        }
+    }
 }
 
 fn failed(what: &str, failure: Failure) -> Error {
@@ -265,143 +422,124 @@ fn refused(route: &CheckedRoute, change: Change, failure: Failure) -> Error {
     }
 }
 
-/// The fixed part of a route message (struct rtmsg) and its attributes.
+/// The fixed part of a route message: struct rtmsg, less its source length
+/// and TOS, which hardbox never sets.
 struct Header {
     family: Family,
     dst_len: u8,
-    table: RtTable,
-    protocol: Rtprot,
-    scope: RtScope,
-    kind: Rtn,
+    table: u8,
+    protocol: u8,
+    scope: u8,
+    kind: u8,
     flags: u32,
 }
 
-fn rtmsg(header: Header, attrs: Vec<Rtattr<Rta, Buffer>>) -> Result<Rtmsg> {
-    RtmsgBuilder::default()
-        .rtm_family(match header.family {
-            Family::V4 => RtAddrFamily::Inet,
-            Family::V6 => RtAddrFamily::Inet6,
-        })
-        .rtm_dst_len(header.dst_len)
-        .rtm_src_len(0)
-        .rtm_tos(0)
-        .rtm_table(header.table)
-        .rtm_protocol(header.protocol)
-        .rtm_scope(header.scope)
-        .rtm_type(header.kind)
-        .rtm_flags(RtmF::from_bits_retain(header.flags))
-        .rtattrs(attrs.into_iter().collect::<RtBuffer<Rta, Buffer>>())
-        .build()
-        .map_err(|e| Error::new(format!("cannot build a route request: {e}")))
+impl Header {
+    fn bytes(&self) -> [u8; RTMSG_LEN] {
+        let family = match self.family {
+            Family::V4 => libc::AF_INET,
+            Family::V6 => libc::AF_INET6,
+        } as u8; // ok: 2 and 10
+        let [f0, f1, f2, f3] = self.flags.to_ne_bytes();
+        [family, self.dst_len, 0, 0, self.table, self.protocol, self.scope, self.kind, f0, f1, f2, f3]
+    }
 }
 
-fn dump_request(family: Family) -> Result<Rtmsg> {
-    let header = Header {
-        family,
-        dst_len: 0,
-        table: RtTable::Unspec,
-        protocol: Rtprot::Unspec,
-        scope: RtScope::Universe,
-        kind: Rtn::Unspec,
-        flags: 0,
-    };
-    rtmsg(header, Vec::new())
+/// Appends one attribute (struct rtattr, then the payload padded to 4 bytes).
+fn push_attr(body: &mut Vec<u8>, kind: u16, payload: &[u8]) {
+    body.extend_from_slice(&(4 + payload.len() as u16).to_ne_bytes()); // ok: payloads here are a few bytes
+    body.extend_from_slice(&kind.to_ne_bytes());
+    body.extend_from_slice(payload);
+    body.resize(align(body.len()), 0);
+}
+
+fn push_address(body: &mut Vec<u8>, kind: u16, address: IpAddr) {
+    match address {
+        IpAddr::V4(a) => push_attr(body, kind, &a.octets()),
+        IpAddr::V6(a) => push_attr(body, kind, &a.octets()),
+    }
 }
 
 /// The RTM_NEWROUTE/RTM_DELROUTE body, as `ip route replace/add/del` sends it.
-fn route_message(route: &CheckedRoute, change: Change) -> Result<Rtmsg> {
+fn route_message(route: &CheckedRoute, change: Change) -> Vec<u8> {
     let spec = &route.spec;
     let table = spec.table.unwrap_or(TABLE_MAIN);
     let header = Header {
         family: spec.family,
         dst_len: spec.prefix_len,
         // Tables above 255 do not fit the header's byte: RTA_TABLE carries them.
-        table: u8::try_from(table).map(RtTable::from).unwrap_or(RtTable::Unspec),
+        table: u8::try_from(table).unwrap_or(0),
         // A delete matches any protocol, scope and type, as `ip route del` does.
-        protocol: if change == Change::Delete { Rtprot::Unspec } else { Rtprot::Boot },
+        protocol: if change == Change::Delete { 0 } else { RTPROT_BOOT },
         scope: match (change, spec.via) {
-            (Change::Delete, _) => RtScope::Nowhere,
+            (Change::Delete, _) => RT_SCOPE_NOWHERE,
             // With no gateway the destination is on the link itself.
-            (_, None) => RtScope::Link,
-            (_, Some(_)) => RtScope::Universe,
+            (_, None) => RT_SCOPE_LINK,
+            (_, Some(_)) => 0,
         },
-        kind: if change == Change::Delete { Rtn::Unspec } else { Rtn::Unicast },
+        kind: if change == Change::Delete { 0 } else { RTN_UNICAST },
         flags: if spec.onlink { RTNH_F_ONLINK } else { 0 },
     };
-    let mut attrs = vec![attr(RTA_TABLE, &table.to_ne_bytes())?];
+    let mut body = header.bytes().to_vec();
+    push_attr(&mut body, RTA_TABLE, &table.to_ne_bytes());
     if spec.prefix_len > 0 {
-        attrs.push(attr(RTA_DST, &octets(spec.dest))?);
+        push_address(&mut body, RTA_DST, spec.dest);
     }
     if let Some(via) = spec.via {
-        attrs.push(attr(RTA_GATEWAY, &octets(via))?);
+        push_address(&mut body, RTA_GATEWAY, via);
     }
     if let Some(oif) = route.oif {
-        attrs.push(attr(RTA_OIF, &oif.to_ne_bytes())?);
+        push_attr(&mut body, RTA_OIF, &oif.to_ne_bytes());
     }
     if let Some(metric) = spec.metric {
-        attrs.push(attr(RTA_PRIORITY, &metric.to_ne_bytes())?);
+        push_attr(&mut body, RTA_PRIORITY, &metric.to_ne_bytes());
     }
     if let Some(src) = spec.src {
-        attrs.push(attr(RTA_PREFSRC, &octets(src))?);
+        push_address(&mut body, RTA_PREFSRC, src);
     }
     if let Some(mtu) = spec.mtu {
-        // RTA_METRICS nests one attribute: RTAX_MTU, a u32 (4-byte header + 4).
+        // RTA_METRICS nests one attribute: RTAX_MTU, a u32.
         let mut nested = Vec::with_capacity(8);
-        nested.extend_from_slice(&8u16.to_ne_bytes());
-        nested.extend_from_slice(&RTAX_MTU.to_ne_bytes());
-        nested.extend_from_slice(&mtu.to_ne_bytes());
-        attrs.push(attr(RTA_METRICS, &nested)?);
+        push_attr(&mut nested, RTAX_MTU, &mtu.to_ne_bytes());
+        push_attr(&mut body, RTA_METRICS, &nested);
     }
-    rtmsg(header, attrs)
+    body
 }
 
-fn attr(kind: u16, payload: &[u8]) -> Result<Rtattr<Rta, Buffer>> {
-    RtattrBuilder::default()
-        .rta_type(Rta::from(kind))
-        .rta_payload(payload)
-        .build()
-        .map_err(|e| Error::new(format!("cannot build a route attribute: {e}")))
-}
-
-fn octets(addr: IpAddr) -> Vec<u8> {
-    match addr {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
-    }
-}
-
-/// One dumped route in `ip route`'s words and order (iproute2's
-/// print_route), or None when `ip route` would not show it: a cached clone,
-/// another table than the one asked for, a family other than IPv4 and IPv6.
-fn describe(route: &Rtmsg, links: &[Link], table_filter: Option<u32>) -> Option<String> {
-    let family = match route.rtm_family() {
-        RtAddrFamily::Inet => Family::V4,
-        RtAddrFamily::Inet6 => Family::V6,
+/// One dumped route (struct rtmsg, then attributes) in `ip route`'s words
+/// and order (iproute2's print_route), or None when `ip route` would not
+/// show it: a cached clone, another table than the one asked for, a family
+/// other than IPv4 and IPv6, a message too short to be a route.
+fn describe(route: &[u8], links: &[Link], table_filter: Option<u32>) -> Option<String> {
+    let header: [u8; RTMSG_LEN] = route.get(..RTMSG_LEN)?.try_into().ok()?;
+    let [family, dst_len, src_len, tos, table, protocol, scope, kind, f0, f1, f2, f3] = header;
+    let family = match i32::from(family) {
+        libc::AF_INET => Family::V4,
+        libc::AF_INET6 => Family::V6,
         _ => return None,
     };
     let mut tb: [Option<&[u8]>; 32] = [None; 32];
-    for a in route.rtattrs().iter() {
-        if let Some(slot @ None) = tb.get_mut(usize::from(u16::from(a.rta_type()))) {
-            *slot = Some(a.rta_payload().as_ref());
+    for (kind, payload) in attributes(&route[RTMSG_LEN..]) {
+        if let Some(slot @ None) = tb.get_mut(usize::from(kind)) {
+            *slot = Some(payload);
         }
     }
     let at = |kind: u16| tb[usize::from(kind)];
-    let flags = route.rtm_flags().bits();
-    let table = at(RTA_TABLE).and_then(u32_of).unwrap_or_else(|| u32::from(u8::from(*route.rtm_table())));
+    let flags = u32::from_ne_bytes([f0, f1, f2, f3]);
+    let table = at(RTA_TABLE).and_then(u32_of).unwrap_or(u32::from(table));
     if flags & RTM_F_CLONED != 0 || table_filter.is_some_and(|wanted| wanted != table) {
         return None;
     }
     let mut words: Vec<String> = Vec::new();
-    let kind = u8::from(*route.rtm_type());
     if kind != RTN_UNICAST {
         words.push(name_of(ROUTE_TYPES, kind));
     }
-    words.push(prefix(family, at(RTA_DST), *route.rtm_dst_len()).unwrap_or_else(|| "default".to_string()));
-    if let Some(from) = prefix(family, at(RTA_SRC), *route.rtm_src_len()) {
+    words.push(prefix(family, at(RTA_DST), dst_len).unwrap_or_else(|| "default".to_string()));
+    if let Some(from) = prefix(family, at(RTA_SRC), src_len) {
         words.push(format!("from {from}"));
     }
-    if *route.rtm_tos() != 0 {
-        words.push(format!("tos 0x{:02x}", route.rtm_tos()));
+    if tos != 0 {
+        words.push(format!("tos 0x{tos:02x}"));
     }
     if let Some(gw) = at(RTA_GATEWAY).and_then(address) {
         words.push(format!("via {gw}"));
@@ -415,11 +553,9 @@ fn describe(route: &Rtmsg, links: &[Link], table_filter: Option<u32>) -> Option<
     if table_filter.is_none() && table != 0 && table != TABLE_MAIN {
         words.push(format!("table {}", table_name(table)));
     }
-    let protocol = u8::from(*route.rtm_protocol());
     if protocol != RTPROT_BOOT {
         words.push(format!("proto {}", name_of(PROTOCOLS, protocol)));
     }
-    let scope = u8::from(*route.rtm_scope());
     if scope != 0 {
         words.push(format!("scope {}", name_of(SCOPES, scope)));
     }
@@ -655,23 +791,17 @@ mod tests {
         vec![Link { index: 2, name: "v0".to_string() }]
     }
 
-    fn dumped(family: Family, dst_len: u8, protocol: u8, scope: u8, flags: u32, attrs: &[(u16, &[u8])]) -> Rtmsg {
-        let header = Header {
-            family,
-            dst_len,
-            table: RtTable::Main,
-            protocol: Rtprot::from(protocol),
-            scope: RtScope::from(scope),
-            kind: Rtn::Unicast,
-            flags,
-        };
-        let attrs = attrs.iter().map(|(kind, payload)| attr(*kind, payload).unwrap()).collect();
-        rtmsg(header, attrs).unwrap()
+    fn dumped(family: Family, dst_len: u8, protocol: u8, scope: u8, flags: u32, attrs: &[(u16, &[u8])]) -> Vec<u8> {
+        let header = Header { family, dst_len, table: TABLE_MAIN as u8, protocol, scope, kind: RTN_UNICAST, flags };
+        let mut route = header.bytes().to_vec();
+        for (kind, payload) in attrs {
+            push_attr(&mut route, *kind, payload);
+        }
+        route
     }
 
     #[test]
     fn the_socket_is_close_on_exec() {
-        use std::os::fd::AsRawFd;
         let socket = RouteSocket::open().unwrap();
         let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", socket.socket.as_raw_fd())).unwrap();
         let flags = info.lines().find_map(|line| line.strip_prefix("flags:")).unwrap();
@@ -758,15 +888,93 @@ mod tests {
     fn requests_carry_the_table_the_gateway_and_the_flags() {
         let spec = RouteSpec::parse_line("192.0.2.0/24 via 198.51.100.1 table 1000 mtu 1400 onlink dev v0").unwrap();
         let route = CheckedRoute { spec, oif: Some(2) };
-        let message = route_message(&route, Change::Replace).unwrap();
-        assert_eq!(u8::from(*message.rtm_table()), 0, "above 255: RTA_TABLE only");
-        assert_eq!(message.rtm_flags().bits(), RTNH_F_ONLINK);
-        assert_eq!(u8::from(*message.rtm_protocol()), RTPROT_BOOT);
+        let message = route_message(&route, Change::Replace);
+        // struct rtmsg: the table at byte 4, the protocol at 5, the scope at 6, the flags from 8.
+        assert_eq!(message[4], 0, "above 255: RTA_TABLE only");
+        assert_eq!(u32_of(&message[8..]), Some(RTNH_F_ONLINK));
+        assert_eq!(message[5], RTPROT_BOOT);
         assert_eq!(
             describe(&message, &names(), None).as_deref(),
             Some("192.0.2.0/24 via 198.51.100.1 dev v0 table 1000 onlink mtu 1400")
         );
-        let delete = route_message(&route, Change::Delete).unwrap();
-        assert_eq!(u8::from(*delete.rtm_scope()), 255, "a delete matches any scope");
+        let delete = route_message(&route, Change::Delete);
+        assert_eq!(delete[6], 255, "a delete matches any scope");
+    }
+
+    fn answer(kind: u16, flags: u16, payload: &[u8]) -> Vec<u8> {
+        let mut bytes = ((NLMSG_LEN + payload.len()) as u32).to_ne_bytes().to_vec();
+        bytes.extend_from_slice(&kind.to_ne_bytes());
+        bytes.extend_from_slice(&flags.to_ne_bytes());
+        bytes.extend_from_slice(&[7, 0, 0, 0, 0, 0, 0, 0]);
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+
+    #[test]
+    fn an_answer_with_a_length_that_lies_is_refused() {
+        let good = answer(NLMSG_DONE, 0, &[0, 0, 0, 0]);
+        let (message, rest) = split_message(&good).unwrap();
+        assert_eq!((message.kind, message.seq, message.payload.len(), rest.len()), (NLMSG_DONE, 7, 4, 0));
+        for len in [0u32, 15, 21, u32::MAX] {
+            let mut bad = good.clone();
+            bad[..4].copy_from_slice(&len.to_ne_bytes());
+            assert!(split_message(&bad).is_none(), "length {len}");
+        }
+        assert!(split_message(&good[..15]).is_none());
+    }
+
+    #[test]
+    fn the_kernels_reason_is_read_after_a_capped_or_a_whole_echo() {
+        let mut tlvs = Vec::new();
+        push_attr(&mut tlvs, NLMSGERR_ATTR_MSG, b"Invalid prefsrc address\0");
+        let request = answer(RTM_NEWROUTE, NLM_F_REQUEST, &[1, 2, 3, 4, 5]);
+        let mut whole = (-22i32).to_ne_bytes().to_vec();
+        whole.extend_from_slice(&request);
+        whole.resize(align(whole.len()), 0);
+        whole.extend_from_slice(&tlvs);
+        let mut capped = (-22i32).to_ne_bytes().to_vec();
+        capped.extend_from_slice(&request[..NLMSG_LEN]);
+        capped.extend_from_slice(&tlvs);
+        for (payload, flags) in [(whole, NLM_F_ACK_TLVS), (capped, NLM_F_ACK_TLVS | NLM_F_CAPPED)] {
+            let message = Message { kind: NLMSG_ERROR, flags, seq: 1, payload: &payload };
+            let Failure::Kernel(errno, text) = kernel_error(-22, &message) else { panic!("not a kernel error") };
+            assert_eq!((errno, text.as_deref()), (Errno::EINVAL, Some("Invalid prefsrc address")));
+        }
+        let bare = Message { kind: NLMSG_ERROR, flags: NLM_F_ACK_TLVS, seq: 1, payload: &[234, 255, 255, 255, 99] };
+        let Failure::Kernel(errno, text) = kernel_error(-22, &bare) else { panic!("not a kernel error") };
+        assert_eq!((errno, text), (Errno::EINVAL, None), "a cut-short answer yields no text");
+    }
+
+    #[test]
+    fn no_answer_bytes_make_the_parsers_panic() {
+        let route = dumped(
+            Family::V6,
+            64,
+            2,
+            0,
+            0,
+            &[(RTA_DST, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0]), (RTA_METRICS, &[8, 0, 2, 0])],
+        );
+        let mut seed = 0x9e37_79b9_u32;
+        for round in 0..2000 {
+            let mut bytes = answer(NLMSG_ERROR, NLM_F_ACK_TLVS, &route);
+            bytes.truncate(round % (bytes.len() + 1));
+            for _ in 0..round % 5 {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                let at = seed as usize % bytes.len().max(1);
+                if let Some(byte) = bytes.get_mut(at) {
+                    *byte = (seed >> 24) as u8;
+                }
+            }
+            if let Some((message, _)) = split_message(&bytes) {
+                let _ = kernel_error(-1, &message);
+                let _ = describe(message.payload, &names(), None);
+                let _ = link(message.payload);
+            }
+            let _ = describe(&bytes, &names(), None);
+            let _ = link(&bytes);
+        }
     }
 }

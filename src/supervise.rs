@@ -303,6 +303,17 @@ pub fn exit_status(status: WaitStatus) -> Option<u8> {
 /// Runs the command as a child and stays with it: forwards every forwarded
 /// signal, reaps every child, and returns the command's status when it ends.
 pub fn supervise(argv: &[String], state: &SignalState, options: Options) -> Result<u8> {
+    supervise_observing(argv, state, options, |_| {})
+}
+
+/// `supervise`, telling `seen` of each signal before it is forwarded (checkpoint
+/// needs to know whether the command ended because it was asked to stop).
+pub fn supervise_observing(
+    argv: &[String],
+    state: &SignalState,
+    options: Options,
+    mut seen: impl FnMut(libc::c_int),
+) -> Result<u8> {
     let child = spawn(argv, state, options)?;
     shed_startup_pages();
     loop {
@@ -312,7 +323,10 @@ pub fn supervise(argv: &[String], state: &SignalState, options: Options) -> Resu
                     return Ok(status);
                 }
             }
-            Some(sig) if is_forwarded(state, sig) => forward(child, sig, options),
+            Some(sig) if is_forwarded(state, sig) => {
+                seen(sig);
+                forward(child, sig, options);
+            }
             Some(_) | None => {}
         }
     }

@@ -649,6 +649,21 @@ fn fail_closed_nothing_changes_and_the_command_never_runs() {
         output(in_netns(&ns, true, &with(&["--user", "nobody", "--route", "198.51.100.0/24 via 203.0.113.9"], &touch)));
     assert_refused(&out, "dhi-bootstrap", "198.51.100.0/24 via 203.0.113.9");
     assert!(!marker.exists(), "the command never ran after a failed route");
+    // Refused after good routes were set: those it created are deleted again,
+    // so the table is exactly as it was (a replaced route cannot be undone,
+    // so none is replaced here).
+    let before = ns.routes();
+    let refused = "203.0.113.0/24 via 198.51.100.9";
+    let routes = format!("{good}; 2001:db8:1::/48 via 2001:db8::254; {refused}");
+    let mut cmd = in_netns(&ns, true, &with(&["--user", "nobody"], &touch));
+    let out = output({
+        cmd.env("ROUTES", &routes);
+        cmd
+    });
+    assert_eq!(code(&out), Some(125), "{:?}", text(&out));
+    assert!(text(&out).1.contains(refused), "{:?}", text(&out));
+    assert!(!marker.exists(), "the command never ran after a failed route");
+    assert_eq!(ns.routes(), before, "the routes set before the refused one were removed again");
     // The control: the same command, configured well, does leave the marker.
     let out = output(in_netns(&ns, true, &with(&["--user", "nobody", "--route", good], &touch)));
     assert_eq!(code(&out), Some(0), "{:?}", text(&out));
