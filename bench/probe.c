@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -189,7 +188,10 @@ static int orphans(int n, int timeout_ms) {
             printf("timeout %d\n", n - i);
             return 1;
         }
-        sched_yield();
+        /* Sleep rather than spin, so the init never waits for this CPU;
+         * 20 us is far below what reaping thousands takes. */
+        struct timespec pause = {0, 20000};
+        nanosleep(&pause, NULL);
     }
     printf("%lld\n", (long long)((now_ns() - start) / 1000));
     return 0;
