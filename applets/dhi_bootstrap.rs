@@ -11,7 +11,7 @@ use argh::FromArgs;
 
 use crate::error::{Error, Result};
 use crate::netlink::{Change, CheckedRoute, RouteSocket};
-use crate::privilege::{self, DropOptions, Target, UserSpec};
+use crate::privilege::{self, CapSet, DropOptions, Target, UserSpec};
 use crate::route::RouteSpec;
 use crate::{cli, expand, info, supervise};
 
@@ -100,9 +100,10 @@ impl Plan {
             let routes = specs.iter().map(|spec| socket.check(spec)).collect::<Result<Vec<_>>>()?;
             (Some(socket), routes)
         };
+        let keep_caps = args.keep_caps.as_deref().map(privilege::parse_caps).transpose()?.unwrap_or_default();
         let user = match user_spec(&args, env)? {
             None => None,
-            Some((spec, source)) => Some(target(&spec, args.keep_caps.as_deref()).map_err(|e| {
+            Some((spec, source)) => Some(target(&spec, keep_caps).map_err(|e| {
                 let why = match source {
                     Source::Flag => String::new(),
                     Source::Env => " (from DROP_TO_USER)".into(),
@@ -179,12 +180,8 @@ fn set_routes(socket: &mut RouteSocket, routes: &[CheckedRoute]) -> Result<()> {
 
 /// Who to become. Root is refused here rather than made "root without
 /// capabilities": whoever asks dhi-bootstrap for root wants --no-drop.
-fn target(spec: &str, keep_caps: Option<&str>) -> Result<Target> {
-    let options = DropOptions {
-        keep_caps: keep_caps.map(privilege::parse_caps).transpose()?.unwrap_or_default(),
-        allow_root: true,
-        ..Default::default()
-    };
+fn target(spec: &str, keep_caps: CapSet) -> Result<Target> {
+    let options = DropOptions { keep_caps, allow_root: true, ..Default::default() };
     let target = Target::resolve(&UserSpec::parse(spec)?, &options)?;
     if target.uid == 0 {
         return Err(Error::new(format!(
@@ -214,10 +211,16 @@ fn route_specs(flags: &[String], env: &Env) -> Result<Vec<String>> {
         }
     }
     if let Some(routes) = setting(env, "ROUTES")? {
-        specs.extend(routes.split([';', '\n']).map(str::trim).filter(|spec| !spec.is_empty()).map(String::from));
+        specs.extend(split_routes(&routes).map(String::from));
     }
     specs.extend(flags.iter().cloned());
     Ok(specs)
+}
+
+/// The route specs of a ROUTES list: separated by `;` or newlines, trimmed,
+/// empty ones skipped. Public for the fuzz target that checks it.
+pub fn split_routes(list: &str) -> impl Iterator<Item = &str> {
+    list.split([';', '\n']).map(str::trim).filter(|spec| !spec.is_empty())
 }
 
 /// Where the user to drop to was named, for messages.

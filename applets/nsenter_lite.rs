@@ -125,7 +125,8 @@ fn requested(args: &Args) -> Kinds {
     .fold(Kinds::NONE, |all, (_, kind)| all | kind)
 }
 
-fn parse_pid(target: Option<&str>) -> Result<libc::pid_t> {
+/// `-t`'s value: a decimal number above 0. Public for the fuzz target.
+pub fn parse_pid(target: Option<&str>) -> Result<libc::pid_t> {
     let Some(text) = target else {
         return Err(Error::new("no target: give -t PID, the process whose namespaces to enter"));
     };
@@ -138,8 +139,8 @@ fn parse_pid(target: Option<&str>) -> Result<libc::pid_t> {
 /// Turns the option spellings util-linux users type into argh's: clusters
 /// (`-muinp`), attached values (`-t1`, `--target=1`), `-h`, and options ending at
 /// the first argument that is not one, as getopt's `+` mode does, so the
-/// command's own options are never read as ours.
-fn normalise(args: Vec<String>) -> Vec<String> {
+/// command's own options are never read as ours. Public for the fuzz target.
+pub fn normalise(args: Vec<String>) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len() + 1);
     let mut rest = args.into_iter();
     while let Some(arg) = rest.next() {
@@ -160,6 +161,12 @@ fn normalise(args: Vec<String>) -> Vec<String> {
             }
         } else {
             for (at, flag) in arg.char_indices().skip(1) {
+                // `-n-p` is no cluster: as "--" its `-` would end our options
+                // there and make the rest the command. argh refuses it whole.
+                if flag == '-' {
+                    out.push(arg.clone());
+                    break;
+                }
                 out.push(if flag == 'h' { "--help".to_string() } else { format!("-{flag}") });
                 if flag == 't' {
                     let value = &arg[at + 1..];
@@ -201,6 +208,9 @@ mod tests {
         assert_eq!(norm(&["--target", "-5", "-n"]), ["--target", "-5", "-n"]);
         assert_eq!(norm(&["-t", "1", "-n", "-", "x"]), ["-t", "1", "-n", "--", "-", "x"]);
         assert_eq!(norm(&["-h"]), ["--help"]);
+        // Found by fuzz/fuzz_targets/namespace_flags.rs: a `-` inside a
+        // cluster became "--", ending the options mid-way.
+        assert_eq!(norm(&["-t", "1", "-n-p", "id"]), ["-t", "1", "-n", "-n-p", "--", "id"]);
     }
 
     #[test]

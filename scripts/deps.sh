@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what hardbox's build, tests and demo need, when it is missing:
-# the musl targets, and the Debian packages the tests use as oracles and
-# probes. Safe to run again; does nothing when all is there.
+# the musl targets, the nightly toolchain and cargo tools (cargo-auditable
+# for the release build, cargo-fuzz, cargo-deny), and the Debian packages
+# the tests use as oracles and probes. Safe to run again; does nothing when
+# all is there.
 set -euo pipefail
 
 need_rust_target() {
@@ -9,6 +11,15 @@ need_rust_target() {
 }
 need_rust_target x86_64-unknown-linux-musl
 need_rust_target aarch64-unknown-linux-musl
+
+# cargo fuzz builds with sanitizers, which need nightly.
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+need_cargo_tool() { # SUBCOMMAND CRATE
+  cargo "$1" --version >/dev/null 2>&1 || cargo install --locked "$2"
+}
+need_cargo_tool auditable cargo-auditable
+need_cargo_tool fuzz cargo-fuzz
+need_cargo_tool deny cargo-deny
 
 # command-or-file : Debian package
 wanted=(

@@ -17,15 +17,19 @@ pub enum Level {
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
 static APPLET: OnceLock<&'static str> = OnceLock::new();
 
-/// Called once by the dispatcher, before the applet runs.
-pub fn init(applet: &'static str, setting: Option<&str>) {
+/// Called once by the dispatcher, before the applet runs. An unknown
+/// setting is refused (after the applet's name is set, so the refusal is
+/// prefixed with it) rather than read as something it did not say.
+pub fn init(applet: &'static str, setting: Option<&str>) -> Result<(), String> {
     let _ = APPLET.set(applet);
     let level = match setting {
+        None | Some("") | Some("info") => Level::Info,
         Some("quiet") => Level::Quiet,
         Some("debug") => Level::Debug,
-        _ => Level::Info,
+        Some(other) => return Err(format!("HARDBOX_LOG={other:?}: expected quiet, info or debug")),
     };
     LEVEL.store(level as u8, Ordering::Relaxed);
+    Ok(())
 }
 
 pub fn applet() -> &'static str {

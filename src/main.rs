@@ -25,8 +25,11 @@ fn main() -> ExitCode {
 }
 
 fn run(applet: &'static applets::Applet, args: &[OsString]) -> u8 {
-    let setting = std::env::var("HARDBOX_LOG").ok();
-    log::init(applet.name, setting.as_deref());
+    let setting = std::env::var_os("HARDBOX_LOG").map(|value| value.to_string_lossy().into_owned());
+    if let Err(message) = log::init(applet.name, setting.as_deref()) {
+        error!("{message}");
+        return EXIT_FAILURE;
+    }
     if let Err(e) = refuse_setuid() {
         error!("{e}");
         return e.status();
@@ -48,7 +51,7 @@ fn multicall(args: &[OsString]) -> u8 {
     if let Some(applet) = first.as_deref().and_then(applets::find) {
         return run(applet, &args[2..]);
     }
-    log::init("hardbox", None);
+    let _ = log::init("hardbox", None);
     if let Err(e) = refuse_setuid() {
         error!("{e}");
         return e.status();
@@ -79,8 +82,9 @@ fn multicall(args: &[OsString]) -> u8 {
 }
 
 fn unknown(name: &str) -> u8 {
-    log::init("hardbox", None);
-    error!("unknown applet '{name}' (see hardbox --list)");
+    let _ = log::init("hardbox", None);
+    // A name holding a newline must not forge a second line.
+    error!("unknown applet '{}' (see hardbox --list)", name.replace(char::is_control, "?"));
     EXIT_FAILURE
 }
 

@@ -375,7 +375,7 @@ fn absent(errno: Errno) -> bool {
 fn user_by_name(name: &str) -> Result<Passwd> {
     let key = std::ffi::CString::new(name).map_err(|_| unknown_user(name))?;
     match passwd(Key::Name(&key)) {
-        Ok(Some(user)) => Ok(user),
+        Ok(Some(user)) => checked(user),
         Ok(None) => Err(unknown_user(name)),
         Err(e) if absent(e) => Err(unknown_user(name)),
         Err(e) => Err(Error::sys(format!("looking up user {name:?} in /etc/passwd"), e, None)),
@@ -384,9 +384,46 @@ fn user_by_name(name: &str) -> Result<Passwd> {
 
 fn user_by_uid(uid: u32) -> Result<Option<Passwd>> {
     match passwd(Key::Uid(uid)) {
-        Ok(user) => Ok(user),
+        Ok(user) => user.map(checked).transpose(),
         Err(e) if absent(e) => Ok(None),
         Err(e) => Err(Error::sys(format!("looking up uid {uid} in /etc/passwd"), e, None)),
+    }
+}
+
+fn checked(user: Passwd) -> Result<Passwd> {
+    spelled("/etc/passwd", &user.name, None, &[user.uid, user.gid])?;
+    Ok(user)
+}
+
+/// musl reads an id field without an overflow check (99999999999 comes back
+/// as 1215752191), so what it found is trusted only if a line of `path`
+/// spells those very `ids` in decimal, from the third field on: the first
+/// line for `name`, or with no `name`, any line listing `member`.
+fn spelled(path: &str, name: &str, member: Option<&str>, ids: &[u32]) -> Result<()> {
+    let text = std::fs::read(path).map_err(|e| Error::new(format!("reading {path}: {e}")))?;
+    if spells(&text, name, member, ids) {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "{path}: no line for {:?} spells its ids ({}) in decimal (out of range?): fix the line",
+        member.unwrap_or(name),
+        list(ids)
+    )))
+}
+
+fn spells(text: &[u8], name: &str, member: Option<&str>, ids: &[u32]) -> bool {
+    let decimal = |f: &&[u8], id: &u32| {
+        !f.is_empty() && f.iter().all(u8::is_ascii_digit) && f.len() <= 10 && {
+            f.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')) == u64::from(*id)
+        }
+    };
+    let good = |f: &[&[u8]]| f.len() >= 2 + ids.len() && f[2..].iter().zip(ids).all(|(f, id)| decimal(f, id));
+    let mut lines = text.split(|&b| b == b'\n').map(|line| line.split(|&b| b == b':').collect::<Vec<_>>());
+    match member {
+        None => lines.find(|f| f[0] == name.as_bytes()).is_some_and(|f| good(&f)),
+        Some(member) => {
+            lines.any(|f| f.get(3).is_some_and(|m| m.split(|&b| b == b',').any(|m| m == member.as_bytes())) && good(&f))
+        }
     }
 }
 
@@ -399,7 +436,7 @@ fn group_id(group: &Id) -> Result<u32> {
     let unknown = || Error::new(format!("unknown group {name:?}: no such entry in /etc/group"));
     let key = std::ffi::CString::new(name.as_str()).map_err(|_| unknown())?;
     match group_by_name(&key) {
-        Ok(Some(gid)) => Ok(gid),
+        Ok(Some(gid)) => spelled("/etc/group", name, None, &[gid]).map(|()| gid),
         Ok(None) => Err(unknown()),
         Err(e) if absent(e) => Err(unknown()),
         Err(e) => Err(Error::sys(format!("looking up group {name:?} in /etc/group"), e, None)),
@@ -486,7 +523,11 @@ fn member_of(user: &str, gid: u32) -> Result<Vec<u32>> {
     let cname = std::ffi::CString::new(user).map_err(|_| unknown_user(user))?;
     let groups = nix::unistd::getgrouplist(&cname, Gid::from_raw(gid))
         .map_err(|e| Error::sys(format!("listing the groups of {user:?} in /etc/group"), e, None))?;
-    Ok(groups.into_iter().map(Gid::as_raw).collect())
+    let groups: Vec<u32> = groups.into_iter().map(Gid::as_raw).collect();
+    for &other in groups.iter().filter(|&&g| g != gid) {
+        spelled("/etc/group", "", Some(user), &[other])?;
+    }
+    Ok(groups)
 }
 
 /// The credentials of this process as the kernel reports them.
@@ -721,6 +762,25 @@ fn capset(caps: CapSet) -> std::result::Result<(), Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_must_spell_the_ids_musl_read() {
+        // Found by tests/faults.rs: musl read 99999999999 as 1215752191.
+        let passwd = b"root:x:0:0::/:/bin/sh\nbig:x:99999999999:1::/:/bin/sh\napp:x:0001234:1234::/:/bin/sh\n\
+                      plus:x:+8:8::/:/bin/sh\nshort:x:9\napp:x:5:5::/:/bin/sh\nhex:x:0x10:0::/:/bin/sh";
+        assert!(spells(passwd, "root", None, &[0, 0]));
+        assert!(spells(passwd, "app", None, &[1234, 1234]), "leading zeros are still decimal");
+        assert!(!spells(passwd, "app", None, &[5, 5]), "the first line for a name counts");
+        assert!(!spells(passwd, "big", None, &[1_215_752_191, 1]));
+        assert!(!spells(passwd, "plus", None, &[8, 8]));
+        assert!(!spells(passwd, "short", None, &[9, 0]));
+        assert!(!spells(passwd, "hex", None, &[16, 0]));
+        assert!(!spells(passwd, "nobody", None, &[65534, 65534]));
+        let group = b"big:x:99999999999:app\nstaff:x:50:root,app\n:::\n";
+        assert!(spells(group, "", Some("app"), &[50]));
+        assert!(!spells(group, "", Some("app"), &[1_215_752_191]));
+        assert!(!spells(group, "", Some("root"), &[1_215_752_191]));
+    }
 
     fn name(s: &str) -> Id {
         Id::Name(s.to_owned())

@@ -218,7 +218,7 @@ impl Checkpoint {
             None => (".", path),
         };
         if name.is_empty() || name == "." || name == ".." {
-            return Err(Error::new(format!("{path}: not a file name (give the checkpoint's path, e.g. /tmp/done)")));
+            return Err(Error::new(format!("{path:?}: not a file name (give the checkpoint's path, e.g. /tmp/done)")));
         }
         let shown = match root {
             Root::Own => path.to_string(),

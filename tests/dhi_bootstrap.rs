@@ -684,3 +684,14 @@ fn keep_caps_keeps_exactly_those_through_the_drop() {
         .collect();
     assert_eq!(who(&stdout).1, want);
 }
+
+#[test]
+fn a_bad_capability_list_is_blamed_on_itself_not_on_the_user() {
+    let out = Command::new(applet("dhi-bootstrap"))
+        .args(["--keep-caps", "", "--", "/bin/true"])
+        .env("DROP_TO_USER", "nobody")
+        .output()
+        .expect("run dhi-bootstrap");
+    assert_refused(&out, "dhi-bootstrap", "invalid capability list \"\"");
+    assert!(!text(&out).1.contains("DROP_TO_USER"), "{:?}", text(&out).1);
+}

@@ -132,3 +132,14 @@ fn messages_name_the_applet_also_when_called_through_hardbox() {
     let out = hb(&["route-add", "--no-such-option"]);
     assert_refused(&out, "route-add", "--no-such-option");
 }
+
+#[test]
+fn an_unknown_log_level_is_refused_before_anything_runs() {
+    let out = Command::new(applet("route-add")).arg("--list").env("HARDBOX_LOG", "verbose").output().unwrap();
+    assert_refused(&out, "route-add", "verbose");
+    assert!(out.stdout.is_empty(), "nothing ran");
+    for level in ["quiet", "info", "debug", ""] {
+        let out = Command::new(applet("route-add")).arg("--help").env("HARDBOX_LOG", level).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "HARDBOX_LOG={level}");
+    }
+}
