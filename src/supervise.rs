@@ -7,7 +7,7 @@
 
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
@@ -340,11 +340,12 @@ pub fn supervise_observing(
     mut seen: impl FnMut(libc::c_int),
 ) -> Result<u8> {
     let child = spawn(argv, state, options)?;
-    if options.shed_startup_pages {
-        shed_startup_pages();
-    }
+    // Shedding parses /proc/self/smaps: worth it for a command that stays,
+    // not for one that is done within the first moments (issue 8's start row).
+    let mut shed_at = options.shed_startup_pages.then(|| Instant::now() + SHED_AFTER);
     loop {
-        match wait_signal(None) {
+        let timeout = shed_at.map(|at| at.saturating_duration_since(Instant::now()));
+        match wait_signal(timeout) {
             Some(libc::SIGCHLD) => {
                 if let Some(status) = reap(child) {
                     return Ok(status);
@@ -354,10 +355,18 @@ pub fn supervise_observing(
                 seen(sig);
                 forward(child, sig, options);
             }
-            Some(_) | None => {}
+            Some(_) => {}
+            None => {
+                if shed_at.take().is_some() {
+                    shed_startup_pages();
+                }
+            }
         }
     }
 }
+
+/// How long the command must have run before the init sheds its pages.
+const SHED_AFTER: Duration = Duration::from_millis(100);
 
 /// An init stays resident as long as its command, so its size counts (issue
 /// 4 asks for at most 0.6x tini's). Parsing, lookups, netlink and the drop
