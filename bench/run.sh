@@ -52,27 +52,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- peers
-# command-or-file : Debian package
-wanted=(
-  tini-static:tini dumb-init:dumb-init catatonit:catatonit gosu:gosu
-  nsenter:util-linux setpriv:util-linux unshare:util-linux ip:iproute2
-  /bin/busybox:busybox-static hyperfine:hyperfine jq:jq
-  cc:gcc /usr/include/stdio.h:libc6-dev
-)
-missing=()
-for pair in "${wanted[@]}"; do
-  what=${pair%%:*} pkg=${pair#*:}
-  if [[ $what == /* ]]; then [[ -e $what ]] && continue
-  else command -v "$what" >/dev/null 2>&1 && continue
-  fi
-  missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  say "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
-fi
+# The tests' tools and peers (scripts/deps.sh), plus what only the bench
+# uses: jq for hyperfine's JSON, a C compiler for bench/probe.c.
+say "checking the peers and tools"
+bash "$repo/scripts/deps.sh" jq:jq cc:gcc /usr/include/stdio.h:libc6-dev
 
 # The seed's Node package, beside the harness (not installed globally).
 node_pkg=$work/npm/node_modules/@openinc/dhi-bootstrap
