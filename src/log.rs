@@ -1,7 +1,8 @@
 //! stderr messages, one line each, prefixed with the applet's name.
 //!
-//! `HARDBOX_LOG=quiet|info|debug` (default info): info is one line per setup
-//! step done; debug adds one line per signal and per reaped child.
+//! `HARDBOX_LOG=quiet|info|debug`, defaulting per applet (the table's `log`):
+//! info is one line per setup step done; debug adds one line per signal and
+//! per reaped child.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -20,10 +21,11 @@ static APPLET: OnceLock<&'static str> = OnceLock::new();
 /// Called once by the dispatcher, before the applet runs. An unknown
 /// setting is refused (after the applet's name is set, so the refusal is
 /// prefixed with it) rather than read as something it did not say.
-pub fn init(applet: &'static str, setting: Option<&str>) -> Result<(), String> {
+pub fn init(applet: &'static str, default: Level, setting: Option<&str>) -> Result<(), String> {
     let _ = APPLET.set(applet);
     let level = match setting {
-        None | Some("") | Some("info") => Level::Info,
+        None | Some("") => default,
+        Some("info") => Level::Info,
         Some("quiet") => Level::Quiet,
         Some("debug") => Level::Debug,
         Some(other) => return Err(format!("HARDBOX_LOG={other:?}: expected quiet, info or debug")),

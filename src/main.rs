@@ -25,7 +25,7 @@ fn main() -> ExitCode {
 }
 
 fn run(applet: &'static applets::Applet, args: &[OsString]) -> u8 {
-    if let Err(status) = start(applet.name) {
+    if let Err(status) = start(applet.name, applet.log) {
         return status;
     }
     match (applet.main)(args) {
@@ -41,9 +41,9 @@ fn run(applet: &'static applets::Applet, args: &[OsString]) -> u8 {
 
 /// What every path does first: name the messages, read HARDBOX_LOG, and
 /// refuse a setuid install. Err carries the exit status.
-fn start(name: &'static str) -> Result<(), u8> {
+fn start(name: &'static str, default: log::Level) -> Result<(), u8> {
     let setting = std::env::var_os("HARDBOX_LOG").map(|value| value.to_string_lossy().into_owned());
-    if let Err(message) = log::init(name, setting.as_deref()) {
+    if let Err(message) = log::init(name, default, setting.as_deref()) {
         error!("{message}");
         return Err(EXIT_FAILURE);
     }
@@ -59,7 +59,7 @@ fn multicall(args: &[OsString]) -> u8 {
     if let Some(applet) = first.as_deref().and_then(applets::find) {
         return run(applet, &args[2..]);
     }
-    if let Err(status) = start("hardbox") {
+    if let Err(status) = start("hardbox", log::Level::Info) {
         return status;
     }
     match first.as_deref() {
