@@ -9,6 +9,7 @@ use std::ffi::OsString;
 
 use argh::FromArgs;
 
+use crate::entry::secrets::{self, FileEnv};
 use crate::error::{Error, Result};
 use crate::netlink::{Change, CheckedRoute, RouteSocket};
 use crate::privilege::{self, CapSet, DropOptions, Target, UserSpec};
@@ -50,6 +51,10 @@ struct Args {
     /// and $$ in COMMAND and ARGs, once, from the environment
     #[argh(switch)]
     expand_env: bool,
+    /// step 1: set each NAME from the file $NAME_FILE names, and unset
+    /// NAME_FILE (repeatable; else $FILE_ENV)
+    #[argh(option, arg_name = "NAME,...")]
+    file_env: Vec<String>,
     /// the command and its arguments
     #[argh(positional, greedy)]
     command: Vec<String>,
@@ -64,6 +69,7 @@ pub fn main(args: &[OsString]) -> Result<u8> {
 /// Everything dhi-bootstrap will do, resolved and validated before any of it
 /// is done.
 struct Plan {
+    secrets: FileEnv,
     /// Open only when there are routes to add.
     socket: Option<RouteSocket>,
     routes: Vec<CheckedRoute>,
@@ -84,6 +90,10 @@ impl Plan {
         if args.command.is_empty() {
             return Err(Error::new("no command given (usage: dhi-bootstrap [OPTIONS] [--] COMMAND [ARG...])"));
         }
+        let secrets = match list(&args.file_env, "--file-env", "FILE_ENV", env)? {
+            Some((source, list)) => secrets::resolve(source, &list, env)?,
+            None => FileEnv::default(),
+        };
         let command = if args.expand_env {
             args.command.iter().map(|word| expand::expand(word, env)).collect::<Result<_>>()?
         } else {
@@ -116,6 +126,7 @@ impl Plan {
         };
         let pid1 = nix::unistd::getpid().as_raw() == 1;
         Ok(Plan {
+            secrets,
             socket,
             routes,
             user,
@@ -127,9 +138,13 @@ impl Plan {
 
     fn run(mut self) -> Result<u8> {
         // An init takes its signals from the start: a `docker stop` during
-        // the routes or the drop is queued and forwarded once the command
-        // runs, where PID 1 would otherwise drop it (it has no handler).
+        // the steps is queued and forwarded once the command runs, where
+        // PID 1 would otherwise drop it (it has no handler).
         let signals = if self.supervise { Some(supervise::configure_signals()?) } else { None };
+        if !self.secrets.is_empty() {
+            self.secrets.apply();
+            info!("file-env: {}", self.secrets);
+        }
         if let Some(socket) = &mut self.socket {
             set_routes(socket, &self.routes)?;
         }
@@ -253,6 +268,15 @@ fn user_spec(args: &Args, env: &Env) -> Result<Option<(String, Source)>> {
         (None, Some(user)) => (user, Source::Env),
         (None, None) => (DEFAULT_USER.to_owned(), Source::Default),
     }))
+}
+
+/// A list option of the entrypoint steps: the flags joined by commas when
+/// given (they win), else the variable; with its name, for messages.
+fn list(flags: &[String], flag: &'static str, var: &'static str, env: &Env) -> Result<Option<(&'static str, String)>> {
+    if !flags.is_empty() {
+        return Ok(Some((flag, flags.join(","))));
+    }
+    Ok(setting(env, var)?.map(|value| (var, value)))
 }
 
 /// The environment, as a lookup that tests can fake.

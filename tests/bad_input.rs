@@ -226,6 +226,14 @@ fn table() -> Vec<Row> {
         row(cp, &["--target", "2147483647"], &with_script(&[]), "2147483647"),
         // hardbox itself.
         row("hardbox", &["nosuchapplet"], &[], "'nosuchapplet'"),
+        // dhi-bootstrap's entrypoint steps (issue 15): --file-env, FILE_ENV.
+        row(db, &["--no-drop", "--file-env", "", "{cmd}"], &[], "--file-env \"\""),
+        row(db, &["--no-drop", "--file-env", "1PW", "{cmd}"], &[], "\"1PW\" is not a variable name"),
+        row(db, &["--no-drop", "--file-env", "PW,PW", "{cmd}"], &[], "PW given twice"),
+        row(db, &["--no-drop", "{cmd}"], &[("FILE_ENV", "PW,")], "FILE_ENV \"PW,\""),
+        row(db, &["--no-drop", "--file-env", "PW", "{cmd}"], &[("PW", "x"), ("PW_FILE", "/etc/hostname")], "both PW"),
+        row(db, &["--no-drop", "{cmd}"], &[("FILE_ENV", "PW"), ("PW_FILE", "{dir}/none")], "PW_FILE=\"{dir}/none\""),
+        row(db, &["--no-drop", "--file-env", "PW", "{cmd}"], &[("PW_FILE", "{dir}")], "not a regular file"),
     ];
     // Non-UTF-8 arguments and configuration values are refused by name.
     let bad = not_utf8;
@@ -253,6 +261,9 @@ fn table() -> Vec<Row> {
         vec![("STARTUP_SCRIPT", s("touch {dir}/ran")), ("CHECKPOINT_PATH", s("{dir}/cp")), (name, bad())]
     };
     odd(cp, vec![], with("CHECKPOINT_INTERVAL"), "CHECKPOINT_INTERVAL");
+    // dhi-bootstrap's entrypoint steps (issue 15).
+    odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("FILE_ENV", bad())], "FILE_ENV");
+    odd(db, vec![s("--no-drop"), s("--file-env"), s("PW"), s("{cmd}")], vec![("PW_FILE", bad())], "PW_FILE");
     rows
 }
 
