@@ -9,7 +9,9 @@ use std::ffi::OsString;
 
 use argh::FromArgs;
 
+use crate::entry::limits::{self, Limit};
 use crate::entry::secrets::{self, FileEnv};
+use crate::entry::umask;
 use crate::error::{Error, Result};
 use crate::netlink::{Change, CheckedRoute, RouteSocket};
 use crate::privilege::{self, CapSet, DropOptions, Target, UserSpec};
@@ -55,6 +57,13 @@ struct Args {
     /// NAME_FILE (repeatable; else $FILE_ENV)
     #[argh(option, arg_name = "NAME,...")]
     file_env: Vec<String>,
+    /// step 2: the command's umask, octal, e.g. 0027 (else $UMASK)
+    #[argh(option, arg_name = "MODE")]
+    umask: Option<String>,
+    /// step 3: resource limits as prlimit names them, e.g.
+    /// nofile=1024:4096,core=0 (repeatable; else $RLIMITS)
+    #[argh(option, arg_name = "NAME=SOFT[:HARD],...")]
+    rlimit: Vec<String>,
     /// the command and its arguments
     #[argh(positional, greedy)]
     command: Vec<String>,
@@ -70,6 +79,8 @@ pub fn main(args: &[OsString]) -> Result<u8> {
 /// is done.
 struct Plan {
     secrets: FileEnv,
+    umask: Option<u32>,
+    limits: Vec<Limit>,
     /// Open only when there are routes to add.
     socket: Option<RouteSocket>,
     routes: Vec<CheckedRoute>,
@@ -93,6 +104,15 @@ impl Plan {
         let secrets = match list(&args.file_env, "--file-env", "FILE_ENV", env)? {
             Some((source, list)) => secrets::resolve(source, &list, env)?,
             None => FileEnv::default(),
+        };
+        let umask = match (&args.umask, setting(env, "UMASK")?) {
+            (Some(mask), _) => Some(umask::parse("--umask", mask)?),
+            (None, Some(mask)) => Some(umask::parse("UMASK", &mask)?),
+            (None, None) => None,
+        };
+        let limits = match list(&args.rlimit, "--rlimit", "RLIMITS", env)? {
+            Some((source, list)) => limits::resolve(source, &list)?,
+            None => Vec::new(),
         };
         let command = if args.expand_env {
             args.command.iter().map(|word| expand::expand(word, env)).collect::<Result<_>>()?
@@ -127,6 +147,8 @@ impl Plan {
         let pid1 = nix::unistd::getpid().as_raw() == 1;
         Ok(Plan {
             secrets,
+            umask,
+            limits,
             socket,
             routes,
             user,
@@ -144,6 +166,14 @@ impl Plan {
         if !self.secrets.is_empty() {
             self.secrets.apply();
             info!("file-env: {}", self.secrets);
+        }
+        if let Some(mask) = self.umask {
+            umask::apply(mask);
+            info!("umask {mask:04o}");
+        }
+        if !self.limits.is_empty() {
+            limits::apply(&self.limits)?;
+            info!("rlimit {}", limits::Shown(&self.limits));
         }
         if let Some(socket) = &mut self.socket {
             set_routes(socket, &self.routes)?;

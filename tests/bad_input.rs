@@ -234,6 +234,20 @@ fn table() -> Vec<Row> {
         row(db, &["--no-drop", "--file-env", "PW", "{cmd}"], &[("PW", "x"), ("PW_FILE", "/etc/hostname")], "both PW"),
         row(db, &["--no-drop", "{cmd}"], &[("FILE_ENV", "PW"), ("PW_FILE", "{dir}/none")], "PW_FILE=\"{dir}/none\""),
         row(db, &["--no-drop", "--file-env", "PW", "{cmd}"], &[("PW_FILE", "{dir}")], "not a regular file"),
+        // --umask, UMASK.
+        row(db, &["--no-drop", "--umask", "0o27", "{cmd}"], &[], "--umask \"0o27\""),
+        row(db, &["--no-drop", "--umask", "1027", "{cmd}"], &[], "\"1027\": expected an octal mode"),
+        row(db, &["--no-drop", "--umask", "", "{cmd}"], &[], "--umask \"\""),
+        row(db, &["--no-drop", "{cmd}"], &[("UMASK", "8")], "UMASK \"8\""),
+        // --rlimit, RLIMITS: nothing is set, the command never runs.
+        row(db, &["--no-drop", "--rlimit", "files=5", "{cmd}"], &[], "\"files=5\" names no limit"),
+        row(db, &["--no-drop", "--rlimit", "nofile=5:4", "{cmd}"], &[], "soft limit above its hard limit"),
+        row(db, &["--no-drop", "--rlimit", "nofile=-1", "{cmd}"], &[], "\"nofile=-1\""),
+        row(db, &["--no-drop", "--rlimit", "core=0", "--rlimit", "core=1", "{cmd}"], &[], "given before"),
+        row(db, &["--no-drop", "--rlimit", "nofile", "{cmd}"], &[], "\"nofile\" is not NAME=SOFT[:HARD]"),
+        row(db, &["--no-drop", "--rlimit", "nofile=:", "{cmd}"], &[], "sets neither"),
+        row(db, &["--no-drop", "--rlimit", "core=0,nofile=unlimited", "{cmd}"], &[], "nofile=unlimited:unlimited"),
+        row(db, &["--no-drop", "{cmd}"], &[("RLIMITS", "nofile=1,")], "RLIMITS \"nofile=1,\""),
     ];
     // Non-UTF-8 arguments and configuration values are refused by name.
     let bad = not_utf8;
@@ -264,6 +278,8 @@ fn table() -> Vec<Row> {
     // dhi-bootstrap's entrypoint steps (issue 15).
     odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("FILE_ENV", bad())], "FILE_ENV");
     odd(db, vec![s("--no-drop"), s("--file-env"), s("PW"), s("{cmd}")], vec![("PW_FILE", bad())], "PW_FILE");
+    odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("UMASK", bad())], "UMASK");
+    odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("RLIMITS", bad())], "RLIMITS");
     rows
 }
 

@@ -97,3 +97,93 @@ fn refused_secrets_say_why_without_the_value() {
     assert_refused(&out, "dhi-bootstrap", "permission denied (hardbox reads it before the drop");
     assert!(!marker.exists(), "the command ran");
 }
+
+/// The lines of the command's /proc/self/limits for these limits, as
+/// `NAME SOFT HARD`.
+fn limits_of(stdout: &str, names: &[&str]) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|line| names.iter().any(|name| line.starts_with(name)))
+        .map(|line| line.split("  ").filter(|f| !f.is_empty()).take(3).map(str::trim).collect::<Vec<_>>().join("|"))
+        .collect()
+}
+
+const READ_BACK: &str = "grep Umask /proc/self/status; cat /proc/self/limits";
+
+#[test]
+fn umask_and_limits_read_back_from_the_command_itself() {
+    if !require_root("umask_and_limits_read_back_from_the_command_itself") {
+        return;
+    }
+    let names = ["Max open files", "Max core file size", "Max processes", "Max stack size"];
+    let flags = ["--umask", "0027", "--rlimit", "nofile=512:1024,core=0", "--rlimit", "nproc=100:", "--user", "nobody"];
+    let mut by_env = bootstrap(&["--user", "nobody"], READ_BACK);
+    by_env.env("UMASK", "0027").env("RLIMITS", "nofile=512:1024,core=0,nproc=100:");
+    // The flag wins over the variable.
+    let mut both = bootstrap(&flags, READ_BACK);
+    both.env("UMASK", "0777").env("RLIMITS", "nofile=1");
+    for cmd in [bootstrap(&flags, READ_BACK), by_env, both] {
+        let out = run(cmd);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stdout.starts_with("Umask:\t0027\n"), "{stdout}");
+        let got = limits_of(&stdout, &names);
+        assert!(got.contains(&"Max open files|512|1024".to_string()), "{got:?}");
+        assert!(got.contains(&"Max core file size|0|0".to_string()), "{got:?}");
+        assert!(got.iter().any(|l| l.starts_with("Max processes|100|")), "{got:?}");
+        assert!(stderr.contains("dhi-bootstrap: umask 0027\n"), "{stderr}");
+        assert!(stderr.contains("dhi-bootstrap: rlimit nofile=512:1024 core=0:0 nproc=100:"), "{stderr}");
+    }
+}
+
+#[test]
+fn raising_a_hard_limit_needs_cap_sys_resource() {
+    if !require_root("raising_a_hard_limit_needs_cap_sys_resource")
+        || !require_tool("raising_a_hard_limit_needs_cap_sys_resource", "setpriv")
+        || !require_tool("raising_a_hard_limit_needs_cap_sys_resource", "prlimit")
+    {
+        return;
+    }
+    let dir = TempDir::new("entry-rlimit");
+    let marker = dir.path().join("ran");
+    let script = format!("touch {}; {READ_BACK}", marker.display());
+    let under = |drop_cap: bool| {
+        let mut cmd = Command::new("prlimit");
+        cmd.args(["--nofile=256:512", "--"]);
+        if drop_cap {
+            cmd.args(["setpriv", "--bounding-set=-sys_resource", "--inh-caps=-sys_resource", "--"]);
+        }
+        cmd.arg(applet("dhi-bootstrap")).args(["--no-drop", "--rlimit", "nofile=1024", BUSYBOX, "sh", "-c", &script]);
+        cmd.stdin(Stdio::null());
+        run(cmd)
+    };
+    let out = under(true);
+    assert_refused(
+        &out,
+        "dhi-bootstrap",
+        "--rlimit nofile=1024:1024: raises the hard limit from 512 without CAP_SYS_RESOURCE",
+    );
+    assert!(text(&out).1.contains("docker run --ulimit nofile=1024:1024"), "{}", text(&out).1);
+    assert!(!marker.exists(), "the command ran");
+    // Lowering needs no capability.
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--bounding-set=-sys_resource", "--inh-caps=-sys_resource", "--"]).arg(applet("dhi-bootstrap"));
+    cmd.args(["--no-drop", "--rlimit", "nofile=100:200", BUSYBOX, "sh", "-c", READ_BACK]).stdin(Stdio::null());
+    let out = run(cmd);
+    assert!(limits_of(&text(&out).0, &["Max open files"]) == ["Max open files|100|200"], "{:?}", text(&out));
+    // With it, the same raise is made (where this machine gives it to root).
+    if !has_cap(24) {
+        eprintln!("SKIPPED the raise with CAP_SYS_RESOURCE: this machine's root lacks it");
+        return;
+    }
+    let out = under(false);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(limits_of(&text(&out).0, &["Max open files"]), ["Max open files|1024|1024"]);
+}
+
+/// Whether this test process holds the capability numbered `cap`.
+fn has_cap(cap: u32) -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read status");
+    let hex = status.lines().find_map(|line| line.strip_prefix("CapEff:")).expect("CapEff").trim();
+    u64::from_str_radix(hex, 16).expect("CapEff hex") & (1 << cap) != 0
+}

@@ -3,7 +3,9 @@
 //! umask, resource limits, the ownership of mounted volumes. Each module
 //! resolves and checks its step without changing anything, then applies it.
 
+pub mod limits;
 pub mod secrets;
+pub mod umask;
 
 use nix::errno::Errno;
 
