@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use argh::FromArgs;
 
 use crate::entry::limits::{self, Limit};
+use crate::entry::own::{self, Own};
 use crate::entry::secrets::{self, FileEnv};
 use crate::entry::umask;
 use crate::error::{Error, Result};
@@ -64,6 +65,11 @@ struct Args {
     /// nofile=1024:4096,core=0 (repeatable; else $RLIMITS)
     #[argh(option, arg_name = "NAME=SOFT[:HARD],...")]
     rlimit: Vec<String>,
+    /// step 4: give PATH and all under it to the user (or UID:GID), never
+    /// following a symlink or entering another mount (repeatable; else
+    /// $OWN_PATHS, separated by ; or newlines)
+    #[argh(option, arg_name = "PATH[:UID:GID]")]
+    own: Vec<String>,
     /// the command and its arguments
     #[argh(positional, greedy)]
     command: Vec<String>,
@@ -81,6 +87,7 @@ struct Plan {
     secrets: FileEnv,
     umask: Option<u32>,
     limits: Vec<Limit>,
+    own: Vec<Own>,
     /// Open only when there are routes to add.
     socket: Option<RouteSocket>,
     routes: Vec<CheckedRoute>,
@@ -144,11 +151,24 @@ impl Plan {
                 Error::new(format!("{e}{why}"))
             })?),
         };
+        let owner = user.as_ref().map(|target| (target.uid, target.gid));
+        let own = match (&args.own[..], setting(env, "OWN_PATHS")?) {
+            ([], Some(list)) => {
+                let specs =
+                    split_routes(&list).map(|item| own::parse("OWN_PATHS", item)).collect::<Result<Vec<_>>>()?;
+                own::resolve("OWN_PATHS", &specs, owner)?
+            }
+            (flags, _) => {
+                let specs = flags.iter().map(|item| own::parse("--own", item)).collect::<Result<Vec<_>>>()?;
+                own::resolve("--own", &specs, owner)?
+            }
+        };
         let pid1 = nix::unistd::getpid().as_raw() == 1;
         Ok(Plan {
             secrets,
             umask,
             limits,
+            own,
             socket,
             routes,
             user,
@@ -174,6 +194,10 @@ impl Plan {
         if !self.limits.is_empty() {
             limits::apply(&self.limits)?;
             info!("rlimit {}", limits::Shown(&self.limits));
+        }
+        for own in &self.own {
+            let tally = own::apply(own)?;
+            info!("own {own}: {tally}");
         }
         if let Some(socket) = &mut self.socket {
             set_routes(socket, &self.routes)?;

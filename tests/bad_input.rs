@@ -248,6 +248,17 @@ fn table() -> Vec<Row> {
         row(db, &["--no-drop", "--rlimit", "nofile=:", "{cmd}"], &[], "sets neither"),
         row(db, &["--no-drop", "--rlimit", "core=0,nofile=unlimited", "{cmd}"], &[], "nofile=unlimited:unlimited"),
         row(db, &["--no-drop", "{cmd}"], &[("RLIMITS", "nofile=1,")], "RLIMITS \"nofile=1,\""),
+        // --own, OWN_PATHS: the row's directory stays root's.
+        row(db, &["--no-drop", "--own", "{dir}/missing:1:1", "{cmd}"], &[], "{dir}/missing\": no such file"),
+        row(db, &["--own", "{dir}/missing", "{cmd}"], &[("DROP_TO_USER", "nobody")], "no such file"),
+        row(db, &["--no-drop", "--own", "{dir}", "{cmd}"], &[], "with --no-drop name the owner"),
+        row(db, &["--no-drop", "--own", "relative:1:1", "{cmd}"], &[], "\"relative:1:1\": the path must be absolute"),
+        row(db, &["--no-drop", "--own", "", "{cmd}"], &[], "--own \"\""),
+        row(db, &["--no-drop", "--own", "{dir}:1:1", "--own", "{dir}/no", "{cmd}"], &[], "{dir}/no"),
+        row(db, &["--own", "{dir}", "--user", "nosuchuser", "{cmd}"], &[], "\"nosuchuser\""),
+        row(db, &["--no-drop", "--own", "{dir}:1:1", "{cmd}"], &[("ROUTES", "192.0.2.0/24 dev nosuch0")], "nosuch0"),
+        row(db, &["--no-drop", "{cmd}"], &[("OWN_PATHS", "{dir}:1:1;{dir}/gone:1:1")], "OWN_PATHS \"{dir}/gone\""),
+        row(db, &["--no-drop", "{cmd}"], &[("OWN_PATHS", "{dir}:1:1"), ("UMASK", "9")], "UMASK \"9\""),
     ];
     // Non-UTF-8 arguments and configuration values are refused by name.
     let bad = not_utf8;
@@ -280,6 +291,8 @@ fn table() -> Vec<Row> {
     odd(db, vec![s("--no-drop"), s("--file-env"), s("PW"), s("{cmd}")], vec![("PW_FILE", bad())], "PW_FILE");
     odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("UMASK", bad())], "UMASK");
     odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("RLIMITS", bad())], "RLIMITS");
+    odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("OWN_PATHS", bad())], "OWN_PATHS");
+    odd(db, vec![s("--no-drop"), s("--own"), bad(), s("{cmd}")], vec![], "not valid UTF-8");
     rows
 }
 
@@ -384,6 +397,9 @@ fn every_row_is_refused_in_one_line_and_changes_nothing() {
             std::fs::read_dir(dir.path()).expect("read row dir").flatten().map(|e| e.file_name()).collect();
         if !left.is_empty() {
             wrong.push(format!("left behind (command run or checkpoint made): {left:?}"));
+        }
+        if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir.path()).expect("stat row dir")) != 0 {
+            wrong.push("the row's directory was given away (--own)".to_string());
         }
         let now = ns.routes();
         if now != before {

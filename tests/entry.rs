@@ -5,9 +5,10 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::time::Instant;
 
 use common::*;
 
@@ -186,4 +187,162 @@ fn has_cap(cap: u32) -> bool {
     let status = std::fs::read_to_string("/proc/self/status").expect("read status");
     let hex = status.lines().find_map(|line| line.strip_prefix("CapEff:")).expect("CapEff").trim();
     u64::from_str_radix(hex, 16).expect("CapEff hex") & (1 << cap) != 0
+}
+
+fn owner(path: &Path) -> (u32, u32) {
+    let meta = std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (meta.uid(), meta.gid())
+}
+
+const NOBODY: (u32, u32) = (65534, 65534);
+
+/// A tree as a volume holds it, root's: a file, a subdirectory, a link to a
+/// file outside the tree, a dangling link.
+fn tree(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let tree = dir.join("tree");
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(tree.join("sub/deeper")).expect("mkdir");
+    std::fs::write(tree.join("sub/deeper/file"), "x").expect("write");
+    std::fs::write(tree.join("top"), "x").expect("write");
+    std::fs::write(&outside, "not yours").expect("write");
+    std::os::unix::fs::symlink(&outside, tree.join("sub/link-out")).expect("symlink");
+    std::os::unix::fs::symlink("/nonexistent", tree.join("dangling")).expect("symlink");
+    (tree, outside)
+}
+
+#[test]
+fn own_gives_the_tree_away_but_never_a_link_target() {
+    if !require_root("own_gives_the_tree_away_but_never_a_link_target") {
+        return;
+    }
+    let dir = TempDir::new("entry-own");
+    let (tree, outside) = tree(dir.path());
+    let tree_arg = tree.display().to_string();
+    let mut cmd =
+        bootstrap(&["--own", &tree_arg, "--user", "nobody"], "id -u; touch \"$TREE/sub/made-by-app\" && echo ok");
+    cmd.env("TREE", &tree);
+    let out = run(cmd);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for entry in ["", "top", "sub", "sub/deeper", "sub/deeper/file", "sub/link-out", "dangling"] {
+        assert_eq!(owner(&tree.join(entry)), NOBODY, "{entry}");
+    }
+    assert_eq!(owner(&outside), (0, 0), "the link's target was given away");
+    assert!(
+        stderr.contains(&format!("dhi-bootstrap: own {tree_arg:?} to 65534:65534: 7 changed, 0 already so\n")),
+        "{stderr}"
+    );
+    assert_eq!(stdout, "65534\nok\n", "the app can write its volume");
+    // The named owner, with --no-drop, through OWN_PATHS.
+    let mut cmd = bootstrap(&["--no-drop"], "true");
+    cmd.env("OWN_PATHS", format!("{tree_arg}:1234:4321; {}", dir.path().join("outside").display()));
+    let out = run(cmd);
+    assert!(text(&out).1.contains("--no-drop name the owner"), "{}", text(&out).1);
+    assert_eq!(owner(&tree), NOBODY, "a refused plan changed the tree");
+    let mut cmd = bootstrap(&["--no-drop"], "true");
+    cmd.env("OWN_PATHS", format!("{tree_arg}:1234:4321"));
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(owner(&tree.join("sub/link-out")), (1234, 4321));
+    assert_eq!(owner(&outside), (0, 0));
+    // PATH itself a link: refused, neither it nor its target changed.
+    let link = dir.path().join("link-to-tree");
+    std::os::unix::fs::symlink(&tree, &link).expect("symlink");
+    let out = run(bootstrap(&["--own", &link.display().to_string(), "--user", "nobody"], "true"));
+    assert_refused(&out, "dhi-bootstrap", "is a symlink, which --own never follows");
+    assert_eq!((owner(&link), owner(&tree)), ((0, 0), (1234, 4321)));
+}
+
+#[test]
+fn own_stops_at_a_mount_inside_the_tree() {
+    if !require_root("own_stops_at_a_mount_inside_the_tree")
+        || !require_tool("own_stops_at_a_mount_inside_the_tree", "unshare")
+    {
+        return;
+    }
+    let dir = TempDir::new("entry-own-mount");
+    let (tree, _) = tree(dir.path());
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("inner")).expect("mkdir");
+    std::fs::write(elsewhere.join("inner/file"), "x").expect("write");
+    std::fs::create_dir(tree.join("mnt")).expect("mkdir");
+    // The same filesystem bound in: only the mount id tells it apart.
+    let script = format!(
+        "mount --bind {elsewhere} {tree}/mnt && exec {db} --own {tree} --user nobody {BUSYBOX} true",
+        elsewhere = elsewhere.display(),
+        tree = tree.display(),
+        db = applet("dhi-bootstrap").display()
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .expect("unshare");
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("1 other mount(s) left alone"), "{stderr}");
+    for entry in ["", "inner", "inner/file"] {
+        assert_eq!(owner(&elsewhere.join(entry)), (0, 0), "the bind mount's {entry:?} was given away");
+    }
+    // Under the mount, outside the namespace: the mount point itself was
+    // not reached either (it was covered).
+    assert_eq!(owner(&tree.join("mnt")), (0, 0));
+    assert_eq!(owner(&tree.join("sub/deeper/file")), NOBODY);
+}
+
+#[test]
+fn own_without_cap_chown_is_refused_and_changes_nothing() {
+    if !require_root("own_without_cap_chown_is_refused_and_changes_nothing")
+        || !require_tool("own_without_cap_chown_is_refused_and_changes_nothing", "setpriv")
+    {
+        return;
+    }
+    let dir = TempDir::new("entry-own-cap");
+    let (tree, _) = tree(dir.path());
+    let marker = dir.path().join("ran");
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--bounding-set=-chown", "--inh-caps=-chown", "--"]).arg(applet("dhi-bootstrap"));
+    cmd.args(["--own", &tree.display().to_string(), "--user", "nobody", "--"]);
+    cmd.args([BUSYBOX, "touch", &marker.display().to_string()]).stdin(Stdio::null());
+    let out = run(cmd);
+    assert_refused(&out, "dhi-bootstrap", "needs CAP_CHOWN (docker run --cap-add CHOWN)");
+    assert!(!marker.exists(), "the command ran");
+    for entry in ["", "top", "sub", "sub/deeper/file", "sub/link-out"] {
+        assert_eq!(owner(&tree.join(entry)), (0, 0), "{entry}");
+    }
+}
+
+#[test]
+fn a_second_start_on_ten_thousand_owned_files_changes_nothing_and_is_fast() {
+    if !require_root("a_second_start_on_ten_thousand_owned_files_changes_nothing_and_is_fast") {
+        return;
+    }
+    let dir = TempDir::new("entry-own-10k");
+    let tree = dir.path().join("tree");
+    for d in 0..100 {
+        let sub = tree.join(format!("d{d:02}"));
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        for f in 0..100 {
+            std::fs::write(sub.join(format!("f{f:02}")), "").expect("write");
+        }
+    }
+    let tree_arg = tree.display().to_string();
+    let start = |label: &str| {
+        let began = Instant::now();
+        let out = run(bootstrap(&["--own", &tree_arg, "--user", "nobody"], "true"));
+        let took = began.elapsed();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+        eprintln!("own on 10,101 entries, {label}: {took:?}");
+        (text(&out).1, took)
+    };
+    let (first, _) = start("first start");
+    assert!(first.contains(": 10101 changed, 0 already so"), "{first}");
+    let ctime = |path: &Path| {
+        let meta = std::fs::metadata(path).expect("stat");
+        (meta.ctime(), meta.ctime_nsec())
+    };
+    let before = ctime(&tree.join("d42/f42"));
+    let (second, took) = start("second start");
+    assert!(second.contains(": 0 changed, 10101 already so"), "{second}");
+    assert_eq!(ctime(&tree.join("d42/f42")), before, "a file was written");
+    assert!(took.as_millis() < 1000, "the second start took {took:?}");
 }

@@ -4,6 +4,7 @@
 //! resolves and checks its step without changing anything, then applies it.
 
 pub mod limits;
+pub mod own;
 pub mod secrets;
 pub mod umask;
 
