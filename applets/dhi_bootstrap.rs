@@ -8,6 +8,7 @@
 use std::ffi::OsString;
 
 use argh::FromArgs;
+use nix::errno::Errno;
 
 use crate::entry::limits::{self, Limit};
 use crate::entry::own::{self, Own};
@@ -70,6 +71,10 @@ struct Args {
     /// $OWN_PATHS, separated by ; or newlines)
     #[argh(option, arg_name = "PATH[:UID:GID]")]
     own: Vec<String>,
+    /// run COMMAND in a new session, without the caller's terminal, so that
+    /// it cannot push input into it (TIOCSTI)
+    #[argh(switch)]
+    setsid: bool,
     /// the command and its arguments
     #[argh(positional, greedy)]
     command: Vec<String>,
@@ -88,6 +93,9 @@ struct Plan {
     umask: Option<u32>,
     limits: Vec<Limit>,
     own: Vec<Own>,
+    /// DROP_TO_USER when --no-drop wins over it, to say so.
+    ignored_user: Option<String>,
+    setsid: bool,
     /// Open only when there are routes to add.
     socket: Option<RouteSocket>,
     routes: Vec<CheckedRoute>,
@@ -151,24 +159,22 @@ impl Plan {
                 Error::new(format!("{e}{why}"))
             })?),
         };
-        let owner = user.as_ref().map(|target| (target.uid, target.gid));
-        let own = match (&args.own[..], setting(env, "OWN_PATHS")?) {
-            ([], Some(list)) => {
-                let specs =
-                    split_routes(&list).map(|item| own::parse("OWN_PATHS", item)).collect::<Result<Vec<_>>>()?;
-                own::resolve("OWN_PATHS", &specs, owner)?
-            }
-            (flags, _) => {
-                let specs = flags.iter().map(|item| own::parse("--own", item)).collect::<Result<Vec<_>>>()?;
-                own::resolve("--own", &specs, owner)?
-            }
+        let own_paths = setting(env, "OWN_PATHS")?;
+        let (source, items): (&str, Vec<&str>) = match (&args.own[..], &own_paths) {
+            ([], Some(list)) => ("OWN_PATHS", split_routes(list).collect()),
+            (flags, _) => ("--own", flags.iter().map(String::as_str).collect()),
         };
+        let specs = items.iter().map(|item| own::parse(source, item)).collect::<Result<Vec<_>>>()?;
+        let own = own::resolve(source, &specs, user.as_ref().map(|target| (target.uid, target.gid)))?;
+        let ignored_user = if args.no_drop { setting(env, "DROP_TO_USER")? } else { None };
         let pid1 = nix::unistd::getpid().as_raw() == 1;
         Ok(Plan {
             secrets,
             umask,
             limits,
             own,
+            ignored_user,
+            setsid: args.setsid,
             socket,
             routes,
             user,
@@ -210,21 +216,56 @@ impl Plan {
                 privilege::apply_environment(target, false);
                 info!("running as {target}");
             }
-            None => info!("--no-drop: staying uid {}, gid {}", nix::unistd::getuid(), nix::unistd::getgid()),
+            None => {
+                if let Some(user) = &self.ignored_user {
+                    info!("--no-drop: DROP_TO_USER={} ignored", escaped(user));
+                }
+                info!("--no-drop: staying uid {}, gid {}", nix::unistd::getuid(), nix::unistd::getgid());
+            }
         }
         let Some(state) = signals else {
+            if self.setsid {
+                return run_in_new_session(&self.command, self.group_signals);
+            }
             return Err(supervise::exec(&self.command));
         };
         if nix::unistd::getpid().as_raw() != 1 {
             supervise::become_subreaper()?;
         }
+        // A new session is a new process group too; setsid() is refused
+        // to a process that already leads one.
         let options = supervise::Options {
-            own_group: true,
+            own_group: !self.setsid,
+            new_session: self.setsid,
             group_signals: self.group_signals,
             shed_startup_pages: true,
-            ..Default::default()
         };
         supervise::supervise(&self.command, &state, options)
+    }
+}
+
+/// setsid() is refused to a process group leader (dhi-bootstrap started by
+/// an interactive shell, or as a session's leader): then the command runs
+/// as a child in its own session, and we pass signals and its status on.
+fn run_in_new_session(command: &[String], group_signals: bool) -> Result<u8> {
+    match nix::unistd::setsid() {
+        Ok(_) => Err(supervise::exec(command)),
+        Err(Errno::EPERM) => {
+            let signals = supervise::configure_signals()?;
+            let options = supervise::Options { new_session: true, group_signals, ..Default::default() };
+            supervise::supervise(command, &signals, options)
+        }
+        Err(e) => Err(Error::sys("setsid", e, None)),
+    }
+}
+
+/// A value for an info line: as it is when plain, quoted and escaped when
+/// it holds anything that could forge a line or hide in one.
+fn escaped(value: &str) -> String {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic()) {
+        value.to_owned()
+    } else {
+        format!("{value:?}")
     }
 }
 

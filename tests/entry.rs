@@ -21,7 +21,7 @@ fn bootstrap(args: &[&str], script: &str) -> Command {
     cmd
 }
 
-fn run(mut cmd: Command) -> Output {
+fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run dhi-bootstrap")
 }
 
@@ -48,7 +48,7 @@ fn a_root_only_secret_reaches_a_nonroot_app_and_its_file_variable_is_gone() {
         if env_form {
             cmd.env("FILE_ENV", "DB_PASSWORD");
         }
-        let out = run(cmd);
+        let out = run(&mut cmd);
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "{stderr}");
         assert_eq!(stdout, format!("65534\n[{SECRET}]\n0\nunreadable\n"), "env form {env_form}; {stderr}");
@@ -85,7 +85,7 @@ fn refused_secrets_say_why_without_the_value() {
     for (vars, needle) in rows {
         let mut cmd = bootstrap(&["--file-env", "DB_PASSWORD"], &touch);
         cmd.env("HARDBOX_LOG", "debug").envs(vars.iter().map(|(k, v)| (k, v)));
-        let out = run(cmd);
+        let out = run(&mut cmd);
         assert_refused(&out, "dhi-bootstrap", needle);
         assert!(!text(&out).1.contains(SECRET), "the value leaked: {}", text(&out).1);
         assert!(!marker.exists(), "{needle}: the command ran");
@@ -94,7 +94,7 @@ fn refused_secrets_say_why_without_the_value() {
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(applet("dhi-bootstrap"));
     cmd.args(["--no-drop", "--file-env", "DB_PASSWORD", BUSYBOX, "sh", "-c", &touch]).env("DB_PASSWORD_FILE", &path);
-    let out = run(cmd);
+    let out = run(&mut cmd);
     assert_refused(&out, "dhi-bootstrap", "permission denied (hardbox reads it before the drop");
     assert!(!marker.exists(), "the command ran");
 }
@@ -123,8 +123,8 @@ fn umask_and_limits_read_back_from_the_command_itself() {
     // The flag wins over the variable.
     let mut both = bootstrap(&flags, READ_BACK);
     both.env("UMASK", "0777").env("RLIMITS", "nofile=1");
-    for cmd in [bootstrap(&flags, READ_BACK), by_env, both] {
-        let out = run(cmd);
+    for mut cmd in [bootstrap(&flags, READ_BACK), by_env, both] {
+        let out = run(&mut cmd);
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "{stderr}");
         assert!(stdout.starts_with("Umask:\t0027\n"), "{stdout}");
@@ -156,7 +156,7 @@ fn raising_a_hard_limit_needs_cap_sys_resource() {
         }
         cmd.arg(applet("dhi-bootstrap")).args(["--no-drop", "--rlimit", "nofile=1024", BUSYBOX, "sh", "-c", &script]);
         cmd.stdin(Stdio::null());
-        run(cmd)
+        run(&mut cmd)
     };
     let out = under(true);
     assert_refused(
@@ -170,7 +170,7 @@ fn raising_a_hard_limit_needs_cap_sys_resource() {
     let mut cmd = Command::new("setpriv");
     cmd.args(["--bounding-set=-sys_resource", "--inh-caps=-sys_resource", "--"]).arg(applet("dhi-bootstrap"));
     cmd.args(["--no-drop", "--rlimit", "nofile=100:200", BUSYBOX, "sh", "-c", READ_BACK]).stdin(Stdio::null());
-    let out = run(cmd);
+    let out = run(&mut cmd);
     assert!(limits_of(&text(&out).0, &["Max open files"]) == ["Max open files|100|200"], "{:?}", text(&out));
     // With it, the same raise is made (where this machine gives it to root).
     if !has_cap(24) {
@@ -221,7 +221,7 @@ fn own_gives_the_tree_away_but_never_a_link_target() {
     let mut cmd =
         bootstrap(&["--own", &tree_arg, "--user", "nobody"], "id -u; touch \"$TREE/sub/made-by-app\" && echo ok");
     cmd.env("TREE", &tree);
-    let out = run(cmd);
+    let out = run(&mut cmd);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     for entry in ["", "top", "sub", "sub/deeper", "sub/deeper/file", "sub/link-out", "dangling"] {
@@ -236,19 +236,19 @@ fn own_gives_the_tree_away_but_never_a_link_target() {
     // The named owner, with --no-drop, through OWN_PATHS.
     let mut cmd = bootstrap(&["--no-drop"], "true");
     cmd.env("OWN_PATHS", format!("{tree_arg}:1234:4321; {}", dir.path().join("outside").display()));
-    let out = run(cmd);
+    let out = run(&mut cmd);
     assert!(text(&out).1.contains("--no-drop name the owner"), "{}", text(&out).1);
     assert_eq!(owner(&tree), NOBODY, "a refused plan changed the tree");
     let mut cmd = bootstrap(&["--no-drop"], "true");
     cmd.env("OWN_PATHS", format!("{tree_arg}:1234:4321"));
-    let out = run(cmd);
+    let out = run(&mut cmd);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
     assert_eq!(owner(&tree.join("sub/link-out")), (1234, 4321));
     assert_eq!(owner(&outside), (0, 0));
     // PATH itself a link: refused, neither it nor its target changed.
     let link = dir.path().join("link-to-tree");
     std::os::unix::fs::symlink(&tree, &link).expect("symlink");
-    let out = run(bootstrap(&["--own", &link.display().to_string(), "--user", "nobody"], "true"));
+    let out = run(&mut bootstrap(&["--own", &link.display().to_string(), "--user", "nobody"], "true"));
     assert_refused(&out, "dhi-bootstrap", "is a symlink, which --own never follows");
     assert_eq!((owner(&link), owner(&tree)), ((0, 0), (1234, 4321)));
 }
@@ -303,7 +303,7 @@ fn own_without_cap_chown_is_refused_and_changes_nothing() {
     cmd.args(["--bounding-set=-chown", "--inh-caps=-chown", "--"]).arg(applet("dhi-bootstrap"));
     cmd.args(["--own", &tree.display().to_string(), "--user", "nobody", "--"]);
     cmd.args([BUSYBOX, "touch", &marker.display().to_string()]).stdin(Stdio::null());
-    let out = run(cmd);
+    let out = run(&mut cmd);
     assert_refused(&out, "dhi-bootstrap", "needs CAP_CHOWN (docker run --cap-add CHOWN)");
     assert!(!marker.exists(), "the command ran");
     for entry in ["", "top", "sub", "sub/deeper/file", "sub/link-out"] {
@@ -328,7 +328,7 @@ fn a_second_start_on_ten_thousand_owned_files_changes_nothing_and_is_fast() {
     let tree_arg = tree.display().to_string();
     let start = |label: &str| {
         let began = Instant::now();
-        let out = run(bootstrap(&["--own", &tree_arg, "--user", "nobody"], "true"));
+        let out = run(&mut bootstrap(&["--own", &tree_arg, "--user", "nobody"], "true"));
         let took = began.elapsed();
         assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
         eprintln!("own on 10,101 entries, {label}: {took:?}");
@@ -345,4 +345,60 @@ fn a_second_start_on_ten_thousand_owned_files_changes_nothing_and_is_fast() {
     assert!(second.contains(": 0 changed, 10101 already so"), "{second}");
     assert_eq!(ctime(&tree.join("d42/f42")), before, "a file was written");
     assert!(took.as_millis() < 1000, "the second start took {took:?}");
+}
+
+/// The command's pid and its session, as `PID SID` (read by a child of the
+/// shell, which shares its session).
+const SESSION: &str = "echo $$ $(cut -d' ' -f6 /proc/self/stat)";
+
+fn session(out: &Output) -> (String, String) {
+    let (stdout, stderr) = text(out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (pid, sid) = stdout.trim().split_once(' ').unwrap_or_else(|| panic!("{stdout:?}"));
+    (pid.to_owned(), sid.to_owned())
+}
+
+#[test]
+fn setsid_gives_the_command_a_session_of_its_own() {
+    if !require_root("setsid_gives_the_command_a_session_of_its_own") {
+        return;
+    }
+    let (pid, sid) = session(&run(&mut bootstrap(&["--user", "nobody"], SESSION)));
+    assert_ne!(pid, sid, "without --setsid the caller's session is kept");
+    for mode in [&["--exec"][..], &["--init"], &["--init", "--group-signals"]] {
+        let (pid, sid) = session(&run(&mut bootstrap(&[mode, &["--setsid", "--user", "nobody"]].concat(), SESSION)));
+        assert_eq!(pid, sid, "{mode:?} --setsid");
+    }
+    // As a process group leader setsid() is refused: the command then runs
+    // as a child in a new session, and its status comes back.
+    use std::os::unix::process::CommandExt;
+    let mut cmd = bootstrap(&["--setsid", "--user", "nobody"], SESSION);
+    let (pid, sid) = session(&run(cmd.process_group(0)));
+    assert_eq!(pid, sid, "--setsid as a group leader");
+    let mut cmd = bootstrap(&["--setsid", "--no-drop"], "exit 7");
+    let out = run(cmd.process_group(0));
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out).1);
+    // As PID 1 of a PID namespace.
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc", "--"]).arg(applet("dhi-bootstrap"));
+    cmd.args(["--setsid", "--user", "nobody", BUSYBOX, "sh", "-c", SESSION]).stdin(Stdio::null());
+    let (pid, sid) = session(&run(&mut cmd));
+    assert_eq!((pid.as_str(), sid.as_str()), ("2", "2"), "as PID 1");
+}
+
+#[test]
+fn no_drop_says_that_it_wins_over_drop_to_user() {
+    if !require_root("no_drop_says_that_it_wins_over_drop_to_user") {
+        return;
+    }
+    let mut cmd = bootstrap(&["--no-drop"], "id -u");
+    let out = run(cmd.env("DROP_TO_USER", "node"));
+    assert_eq!(text(&out).0, "0\n");
+    assert!(text(&out).1.starts_with("dhi-bootstrap: --no-drop: DROP_TO_USER=node ignored\n"), "{}", text(&out).1);
+    let mut cmd = bootstrap(&["--no-drop"], "true");
+    let out = run(cmd.env("DROP_TO_USER", "x\ndhi-bootstrap: forged"));
+    assert!(text(&out).1.contains("DROP_TO_USER=\"x\\ndhi-bootstrap: forged\" ignored\n"), "{}", text(&out).1);
+    assert_eq!(text(&out).1.lines().count(), 2, "{}", text(&out).1);
+    let out = run(&mut bootstrap(&["--no-drop"], "true"));
+    assert!(!text(&out).1.contains("ignored"), "{}", text(&out).1);
 }
