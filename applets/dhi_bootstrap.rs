@@ -1,9 +1,11 @@
-//! dhi-bootstrap: the container entrypoint. Routes, then a privilege drop,
-//! then the command, supervised as a correct PID 1 (issue 4).
+//! dhi-bootstrap: the container entrypoint. What an entrypoint script did
+//! (secrets from files, umask, limits, volume ownership: src/entry/), then
+//! routes, then a privilege drop, then the command, supervised as a correct
+//! PID 1 (issues 4 and 15).
 //!
-//! Fail closed: everything (expansion, route specs, the user) is resolved
-//! before the first change to the system, and a failed step means the
-//! command never starts.
+//! Fail closed: everything (secrets, limits, trees, expansion, route specs,
+//! the user) is resolved before the first change to the system, and a
+//! failed step means the command never starts.
 
 use std::ffi::OsString;
 
@@ -24,10 +26,14 @@ use crate::{cli, expand, info, supervise};
 const DEFAULT_USER: &str = "node";
 
 #[derive(FromArgs)]
-/// Container entrypoint: set routes, drop privileges for good, then run COMMAND
-/// (supervised as PID 1: signals forwarded, zombies reaped, status passed on).
-/// Environment: ROUTE_DESTINATION and ROUTE_GATEWAY (both or neither), ROUTES
-/// (specs separated by ; or newlines), DROP_TO_USER (default node). Flags win.
+/// Container entrypoint. In this order: set variables from secret files
+/// (--file-env), the umask, resource limits (--rlimit), give volumes to the
+/// user (--own), set routes, drop privileges for good, then run COMMAND
+/// (supervised as PID 1: signals forwarded, zombies reaped, status passed
+/// on). Everything is checked before the first step. Environment: FILE_ENV,
+/// UMASK, RLIMITS, OWN_PATHS, ROUTE_DESTINATION and ROUTE_GATEWAY (both or
+/// neither), ROUTES (specs separated by ; or newlines), DROP_TO_USER
+/// (default node). Flags win.
 struct Args {
     /// a route in route-add's grammar, e.g. "10.0.0.0/8 via 172.17.0.1"
     /// (repeatable; added after the environment's routes)
@@ -57,14 +63,14 @@ struct Args {
     expand_env: bool,
     /// step 1: set each NAME from the file $NAME_FILE names, and unset
     /// NAME_FILE (repeatable; else $FILE_ENV)
-    #[argh(option, arg_name = "NAME,...")]
+    #[argh(option, arg_name = "NAME[,NAME]")]
     file_env: Vec<String>,
     /// step 2: the command's umask, octal, e.g. 0027 (else $UMASK)
     #[argh(option, arg_name = "MODE")]
     umask: Option<String>,
     /// step 3: resource limits as prlimit names them, e.g.
     /// nofile=1024:4096,core=0 (repeatable; else $RLIMITS)
-    #[argh(option, arg_name = "NAME=SOFT[:HARD],...")]
+    #[argh(option, arg_name = "NAME=SOFT[:HARD]")]
     rlimit: Vec<String>,
     /// step 4: give PATH and all under it to the user (or UID:GID), never
     /// following a symlink or entering another mount (repeatable; else
