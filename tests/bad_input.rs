@@ -513,6 +513,15 @@ fn junk_in_every_argument_and_variable_never_panics() {
             ("dhi-bootstrap", [vec![s("--no-drop"), s("--route"), j()], touch()].concat(), vec![]),
             ("dhi-bootstrap", touch(), vec![("DROP_TO_USER", je("DROP_TO_USER"))]),
             ("dhi-bootstrap", [vec![s("--user"), j()], touch()].concat(), vec![]),
+            // dhi-bootstrap's entrypoint steps (issue 15).
+            ("dhi-bootstrap", [vec![s("--no-drop"), s("--file-env"), j()], touch()].concat(), vec![]),
+            ("dhi-bootstrap", [vec![s("--no-drop"), s("--umask"), j()], touch()].concat(), vec![]),
+            ("dhi-bootstrap", [vec![s("--no-drop"), s("--rlimit"), j()], touch()].concat(), vec![]),
+            ("dhi-bootstrap", [vec![s("--no-drop"), s("--own"), j()], touch()].concat(), vec![]),
+            ("dhi-bootstrap", [vec![s("--no-drop")], touch()].concat(), vec![("FILE_ENV", je("FILE_ENV"))]),
+            ("dhi-bootstrap", [vec![s("--no-drop")], touch()].concat(), vec![("UMASK", je("UMASK"))]),
+            ("dhi-bootstrap", [vec![s("--no-drop")], touch()].concat(), vec![("RLIMITS", je("RLIMITS"))]),
+            ("dhi-bootstrap", [vec![s("--no-drop")], touch()].concat(), vec![("OWN_PATHS", je("OWN_PATHS"))]),
             ("checkpoint", [vec![s("--path"), j()], touch()].concat(), vec![]),
             (
                 "checkpoint",

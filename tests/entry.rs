@@ -42,7 +42,8 @@ fn a_root_only_secret_reaches_a_nonroot_app_and_its_file_variable_is_gone() {
     let path = secret_file(dir.path(), &format!("{SECRET}\n\n"));
     let script = "id -u; echo \"[$DB_PASSWORD]\"; env | grep -c '^DB_PASSWORD_FILE=' || true; \
                   cat \"$SECRET_PATH\" 2>/dev/null || echo unreadable";
-    for (args, env_form) in [(vec!["--file-env", "DB_PASSWORD"], false), (vec![], true)] {
+    // Exec'd, and supervised (where debug says more: signals, reaping).
+    for (args, env_form) in [(vec!["--file-env", "DB_PASSWORD"], false), (vec!["--init"], true)] {
         let mut cmd = bootstrap(&[&args[..], &["--user", "nobody"]].concat(), script);
         cmd.env("DB_PASSWORD_FILE", &path).env("SECRET_PATH", &path).env("HARDBOX_LOG", "debug");
         if env_form {
@@ -245,6 +246,11 @@ fn own_gives_the_tree_away_but_never_a_link_target() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
     assert_eq!(owner(&tree.join("sub/link-out")), (1234, 4321));
     assert_eq!(owner(&outside), (0, 0));
+    // PATH a file: the file alone.
+    let single = dir.path().join("single");
+    std::fs::write(&single, "x").expect("write");
+    let out = run(&mut bootstrap(&["--own", &format!("{}:7:8", single.display()), "--user", "nobody"], "true"));
+    assert_eq!((out.status.code(), owner(&single)), (Some(0), (7, 8)), "{}", text(&out).1);
     // PATH itself a link: refused, neither it nor its target changed.
     let link = dir.path().join("link-to-tree");
     std::os::unix::fs::symlink(&tree, &link).expect("symlink");
