@@ -71,7 +71,7 @@ pub fn resolve(source: &str, list: &str) -> Result<Vec<Limit>> {
 pub fn apply(limits: &[Limit]) -> Result<()> {
     for limit in limits {
         set(limit.resource, limit.soft, limit.hard)
-            .map_err(|e| Error::sys(format!("setting rlimit {limit}"), e, Some(RAISE_FIX)))?;
+            .map_err(|e| Error::sys(format!("setting rlimit {limit}"), e, (e == Errno::EPERM).then_some(RAISE_FIX)))?;
     }
     Ok(())
 }

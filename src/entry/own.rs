@@ -9,6 +9,9 @@
 //! - Directories are walked by descriptor (openat with O_NOFOLLOW |
 //!   O_DIRECTORY, then checked on the descriptor), so a rename or a planted
 //!   link during the walk cannot lead it out of the tree.
+//! - A file with more than one hard link is left alone: its other names
+//!   may be outside the tree (a link the app made, in an earlier run, to a
+//!   file of root's on the same mount), and its owner is theirs too.
 //! - An entry already owned so is not touched: a second start reads the
 //!   tree and writes nothing.
 
@@ -53,6 +56,7 @@ pub struct Tally {
     pub changed: u64,
     pub already: u64,
     pub mounts: u64,
+    pub linked: u64,
 }
 
 impl fmt::Display for Tally {
@@ -60,6 +64,9 @@ impl fmt::Display for Tally {
         write!(f, "{} changed, {} already so", self.changed, self.already)?;
         if self.mounts > 0 {
             write!(f, ", {} other mount(s) left alone", self.mounts)?;
+        }
+        if self.linked > 0 {
+            write!(f, ", {} hard-linked file(s) left alone", self.linked)?;
         }
         Ok(())
     }
@@ -181,6 +188,10 @@ impl Walk<'_> {
                 continue;
             }
             if !entry.is_dir() {
+                if entry.nlink > 1 && !entry.is_symlink() && !self.owns(&entry) {
+                    self.tally.linked += 1;
+                    continue;
+                }
                 self.chown(dir, Some(&name), &entry).map_err(|e| fail(at(), e))?;
                 continue;
             }
@@ -202,10 +213,14 @@ impl Walk<'_> {
         Ok(())
     }
 
+    fn owns(&self, entry: &Entry) -> bool {
+        entry.uid == self.own.uid && entry.gid == self.own.gid
+    }
+
     /// Gives one entry away unless it already is: `at` itself when `name`
     /// is None, else the entry `name` in directory `at`, never following it.
     fn chown(&mut self, at: &OwnedFd, name: Option<&CStr>, entry: &Entry) -> std::result::Result<(), Errno> {
-        if entry.uid == self.own.uid && entry.gid == self.own.gid {
+        if self.owns(entry) {
             self.tally.already += 1;
             return Ok(());
         }
@@ -234,6 +249,7 @@ enum Mount {
 
 struct Entry {
     mode: u32,
+    nlink: u32,
     uid: u32,
     gid: u32,
     mount: Mount,
@@ -257,7 +273,12 @@ fn stat(dir: &OwnedFd, name: Option<&CStr>) -> std::result::Result<Entry, Errno>
         Some(name) => (name, libc::AT_SYMLINK_NOFOLLOW),
         None => (c"", libc::AT_EMPTY_PATH),
     };
-    let mask = libc::STATX_TYPE | libc::STATX_MODE | libc::STATX_UID | libc::STATX_GID | libc::STATX_MNT_ID;
+    let mask = libc::STATX_TYPE
+        | libc::STATX_MODE
+        | libc::STATX_NLINK
+        | libc::STATX_UID
+        | libc::STATX_GID
+        | libc::STATX_MNT_ID;
     // SAFETY: an all-zero statx is valid (plain integers); statx writes
     // only into it and reads the NUL-terminated name.
     let mut buf: libc::statx = unsafe { std::mem::zeroed() };
@@ -270,7 +291,7 @@ fn stat(dir: &OwnedFd, name: Option<&CStr>) -> std::result::Result<Entry, Errno>
     } else {
         Mount::Device(buf.stx_dev_major, buf.stx_dev_minor)
     };
-    Ok(Entry { mode: u32::from(buf.stx_mode), uid: buf.stx_uid, gid: buf.stx_gid, mount })
+    Ok(Entry { mode: u32::from(buf.stx_mode), nlink: buf.stx_nlink, uid: buf.stx_uid, gid: buf.stx_gid, mount })
 }
 
 /// openat, close-on-exec, relative to `dir` (or the working directory).
