@@ -407,3 +407,21 @@ fn no_drop_says_that_it_wins_over_drop_to_user() {
     let out = run(&mut bootstrap(&["--no-drop"], "true"));
     assert!(!text(&out).1.contains("ignored"), "{}", text(&out).1);
 }
+
+#[test]
+fn own_refuses_a_tree_deeper_than_its_bound_and_the_command_never_runs() {
+    if !require_root("own_refuses_a_tree_deeper_than_its_bound_and_the_command_never_runs") {
+        return;
+    }
+    let dir = TempDir::new("entry-own-deep");
+    let mut deep = dir.path().join("tree");
+    for _ in 0..260 {
+        deep.push("d");
+    }
+    std::fs::create_dir_all(&deep).expect("mkdir");
+    let marker = dir.path().join("ran");
+    let tree = dir.path().join("tree").display().to_string();
+    let out = run(&mut bootstrap(&["--own", &tree, "--user", "nobody"], &format!("touch {}", marker.display())));
+    assert_refused(&out, "dhi-bootstrap", "is deeper than 256 levels");
+    assert!(!marker.exists(), "the command ran");
+}
