@@ -445,6 +445,18 @@ mod tests {
     }
 
     #[test]
+    fn step_flags_win_over_their_variables() {
+        let env = env_of(&[("RLIMITS", "core=0"), ("FILE_ENV", "")]);
+        let flags = ["nofile=1".to_string(), "core=1".to_string()];
+        assert_eq!(list(&flags, "--rlimit", "RLIMITS", &env).unwrap(), Some(("--rlimit", "nofile=1,core=1".into())));
+        assert_eq!(list(&[], "--rlimit", "RLIMITS", &env).unwrap(), Some(("RLIMITS", "core=0".into())));
+        assert_eq!(list(&[], "--file-env", "FILE_ENV", &env).unwrap(), None, "empty counts as unset");
+        assert_eq!(escaped("node"), "node");
+        assert_eq!(escaped("a\nb"), "\"a\\nb\"");
+        assert_eq!(escaped(""), "\"\"");
+    }
+
+    #[test]
     fn options_stop_at_the_command() {
         let parsed = args(&["--no-drop", "sh", "-c", "--init"]);
         assert_eq!(parsed.command, ["sh", "-c", "--init"]);
