@@ -2,8 +2,9 @@
 //! the user the app runs as, before the drop: the `chown -R` of an
 //! entrypoint script, without its holes.
 //!
-//! - No symlink is followed: a link is given away itself (fchownat with
-//!   AT_SYMLINK_NOFOLLOW), its target never. PATH itself must not be one.
+//! - No symlink is followed: a link is given away itself (opened with
+//!   O_PATH | O_NOFOLLOW, changed through that descriptor), its target
+//!   never. PATH itself must not be one.
 //! - No other mount is entered: an entry whose mount id (statx) differs
 //!   from PATH's is left alone, with all under it.
 //! - Directories are walked by descriptor (openat with O_NOFOLLOW |
@@ -139,7 +140,7 @@ pub fn apply(own: &Own) -> Result<Tally> {
         return Err(fail("became a symlink", Errno::ELOOP));
     }
     let mut walk = Walk { own, mount: root.mount, tally: Tally::default() };
-    walk.chown(&top, None, &root).map_err(|e| fail("chown", e))?;
+    walk.chown(&top, &root).map_err(|e| fail("chown", e))?;
     if root.is_dir() {
         let dir = open(Some(&top), c".", libc::O_RDONLY | libc::O_DIRECTORY).map_err(|e| fail("open", e))?;
         walk.dir(&dir, &own.path, 1)?;
@@ -188,11 +189,25 @@ impl Walk<'_> {
                 continue;
             }
             if !entry.is_dir() {
-                if entry.nlink > 1 && !entry.is_symlink() && !self.owns(&entry) {
-                    self.tally.linked += 1;
+                if self.owns(&entry) {
+                    self.tally.already += 1;
                     continue;
                 }
-                self.chown(dir, Some(&name), &entry).map_err(|e| fail(at(), e))?;
+                // What is changed is what is checked: a handle on the entry
+                // itself (a link stays a link), checked and changed through it.
+                let handle = match open(Some(dir), &name, libc::O_PATH | libc::O_NOFOLLOW) {
+                    Ok(handle) => handle,
+                    Err(Errno::ENOENT) => continue,
+                    Err(e) => return Err(fail(at(), e)),
+                };
+                let opened = stat(&handle, None).map_err(|e| fail(at(), e))?;
+                if opened.mount != self.mount {
+                    self.tally.mounts += 1;
+                } else if opened.nlink > 1 && !opened.is_symlink() && !self.owns(&opened) {
+                    self.tally.linked += 1;
+                } else if !opened.is_dir() {
+                    self.chown(&handle, &opened).map_err(|e| fail(at(), e))?;
+                }
                 continue;
             }
             let sub = match open(Some(dir), &name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW) {
@@ -207,7 +222,7 @@ impl Walk<'_> {
                 self.tally.mounts += 1;
                 continue;
             }
-            self.chown(&sub, None, &opened).map_err(|e| fail(at(), e))?;
+            self.chown(&sub, &opened).map_err(|e| fail(at(), e))?;
             self.dir(&sub, &child, depth + 1)?;
         }
         Ok(())
@@ -217,20 +232,18 @@ impl Walk<'_> {
         entry.uid == self.own.uid && entry.gid == self.own.gid
     }
 
-    /// Gives one entry away unless it already is: `at` itself when `name`
-    /// is None, else the entry `name` in directory `at`, never following it.
-    fn chown(&mut self, at: &OwnedFd, name: Option<&CStr>, entry: &Entry) -> std::result::Result<(), Errno> {
+    /// Gives the entry open as `handle` away unless it already is. Through
+    /// the descriptor (AT_EMPTY_PATH), so it is never a link's target.
+    fn chown(&mut self, handle: &OwnedFd, entry: &Entry) -> std::result::Result<(), Errno> {
         if self.owns(entry) {
             self.tally.already += 1;
             return Ok(());
         }
-        let (name, flags) = match name {
-            Some(name) => (name, libc::AT_SYMLINK_NOFOLLOW),
-            None => (c"", libc::AT_EMPTY_PATH),
+        // SAFETY: `handle` is an open descriptor and the name an empty
+        // NUL-terminated string; fchownat reads only these.
+        let rc = unsafe {
+            libc::fchownat(handle.as_raw_fd(), c"".as_ptr(), self.own.uid, self.own.gid, libc::AT_EMPTY_PATH)
         };
-        // SAFETY: `at` is an open descriptor and `name` a NUL-terminated
-        // string; fchownat reads only these.
-        let rc = unsafe { libc::fchownat(at.as_raw_fd(), name.as_ptr(), self.own.uid, self.own.gid, flags) };
         if rc != 0 {
             return Err(Errno::last());
         }
