@@ -1,14 +1,21 @@
-//! dhi-bootstrap: the container entrypoint. Routes, then a privilege drop,
-//! then the command, supervised as a correct PID 1 (issue 4).
+//! dhi-bootstrap: the container entrypoint. What an entrypoint script did
+//! (secrets from files, umask, limits, volume ownership: src/entry/), then
+//! routes, then a privilege drop, then the command, supervised as a correct
+//! PID 1 (issues 4 and 15).
 //!
-//! Fail closed: everything (expansion, route specs, the user) is resolved
-//! before the first change to the system, and a failed step means the
-//! command never starts.
+//! Fail closed: everything (secrets, limits, trees, expansion, route specs,
+//! the user) is resolved before the first change to the system, and a
+//! failed step means the command never starts.
 
 use std::ffi::OsString;
 
 use argh::FromArgs;
+use nix::errno::Errno;
 
+use crate::entry::limits::{self, Limit};
+use crate::entry::own::{self, Own};
+use crate::entry::secrets::{self, FileEnv};
+use crate::entry::umask;
 use crate::error::{Error, Result};
 use crate::netlink::{Change, CheckedRoute, RouteSocket};
 use crate::privilege::{self, CapSet, DropOptions, Target, UserSpec};
@@ -19,10 +26,14 @@ use crate::{cli, expand, info, supervise};
 const DEFAULT_USER: &str = "node";
 
 #[derive(FromArgs)]
-/// Container entrypoint: set routes, drop privileges for good, then run COMMAND
-/// (supervised as PID 1: signals forwarded, zombies reaped, status passed on).
-/// Environment: ROUTE_DESTINATION and ROUTE_GATEWAY (both or neither), ROUTES
-/// (specs separated by ; or newlines), DROP_TO_USER (default node). Flags win.
+/// Container entrypoint. In this order: set variables from secret files
+/// (--file-env), the umask, resource limits (--rlimit), give volumes to the
+/// user (--own), set routes, drop privileges for good, then run COMMAND
+/// (supervised as PID 1: signals forwarded, zombies reaped, status passed
+/// on). Everything is checked before the first step. Environment: FILE_ENV,
+/// UMASK, RLIMITS, OWN_PATHS, ROUTE_DESTINATION and ROUTE_GATEWAY (both or
+/// neither), ROUTES (specs separated by ; or newlines), DROP_TO_USER
+/// (default node). Flags win.
 struct Args {
     /// a route in route-add's grammar, e.g. "10.0.0.0/8 via 172.17.0.1"
     /// (repeatable; added after the environment's routes)
@@ -50,6 +61,26 @@ struct Args {
     /// and $$ in COMMAND and ARGs, once, from the environment
     #[argh(switch)]
     expand_env: bool,
+    /// step 1: set each NAME from the file $NAME_FILE names, and unset
+    /// NAME_FILE (repeatable; else $FILE_ENV)
+    #[argh(option, arg_name = "NAME[,NAME]")]
+    file_env: Vec<String>,
+    /// step 2: the command's umask, octal, e.g. 0027 (else $UMASK)
+    #[argh(option, arg_name = "MODE")]
+    umask: Option<String>,
+    /// step 3: resource limits as prlimit names them, e.g.
+    /// nofile=1024:4096,core=0 (repeatable; else $RLIMITS)
+    #[argh(option, arg_name = "NAME=SOFT[:HARD]")]
+    rlimit: Vec<String>,
+    /// step 4: give PATH and all under it to the user (or UID:GID), never
+    /// following a symlink or entering another mount (repeatable; else
+    /// $OWN_PATHS, separated by ; or newlines)
+    #[argh(option, arg_name = "PATH[:UID:GID]")]
+    own: Vec<String>,
+    /// run COMMAND in a new session, without the caller's terminal, so that
+    /// it cannot push input into it (TIOCSTI)
+    #[argh(switch)]
+    setsid: bool,
     /// the command and its arguments
     #[argh(positional, greedy)]
     command: Vec<String>,
@@ -64,6 +95,13 @@ pub fn main(args: &[OsString]) -> Result<u8> {
 /// Everything dhi-bootstrap will do, resolved and validated before any of it
 /// is done.
 struct Plan {
+    secrets: FileEnv,
+    umask: Option<u32>,
+    limits: Vec<Limit>,
+    own: Vec<Own>,
+    /// DROP_TO_USER when --no-drop wins over it, to say so.
+    ignored_user: Option<String>,
+    setsid: bool,
     /// Open only when there are routes to add.
     socket: Option<RouteSocket>,
     routes: Vec<CheckedRoute>,
@@ -84,6 +122,19 @@ impl Plan {
         if args.command.is_empty() {
             return Err(Error::new("no command given (usage: dhi-bootstrap [OPTIONS] [--] COMMAND [ARG...])"));
         }
+        let secrets = match list(&args.file_env, "--file-env", "FILE_ENV", env)? {
+            Some((source, list)) => secrets::resolve(source, &list, env)?,
+            None => FileEnv::default(),
+        };
+        let umask = match (&args.umask, setting(env, "UMASK")?) {
+            (Some(mask), _) => Some(umask::parse("--umask", mask)?),
+            (None, Some(mask)) => Some(umask::parse("UMASK", &mask)?),
+            (None, None) => None,
+        };
+        let limits = match list(&args.rlimit, "--rlimit", "RLIMITS", env)? {
+            Some((source, list)) => limits::resolve(source, &list)?,
+            None => Vec::new(),
+        };
         let command = if args.expand_env {
             args.command.iter().map(|word| expand::expand(word, env)).collect::<Result<_>>()?
         } else {
@@ -114,8 +165,22 @@ impl Plan {
                 Error::new(format!("{e}{why}"))
             })?),
         };
+        let own_paths = setting(env, "OWN_PATHS")?;
+        let (source, items): (&str, Vec<&str>) = match (&args.own[..], &own_paths) {
+            ([], Some(list)) => ("OWN_PATHS", split_routes(list).collect()),
+            (flags, _) => ("--own", flags.iter().map(String::as_str).collect()),
+        };
+        let specs = items.iter().map(|item| own::parse(source, item)).collect::<Result<Vec<_>>>()?;
+        let own = own::resolve(source, &specs, user.as_ref().map(|target| (target.uid, target.gid)))?;
+        let ignored_user = if args.no_drop { setting(env, "DROP_TO_USER")? } else { None };
         let pid1 = nix::unistd::getpid().as_raw() == 1;
         Ok(Plan {
+            secrets,
+            umask,
+            limits,
+            own,
+            ignored_user,
+            setsid: args.setsid,
             socket,
             routes,
             user,
@@ -127,9 +192,25 @@ impl Plan {
 
     fn run(mut self) -> Result<u8> {
         // An init takes its signals from the start: a `docker stop` during
-        // the routes or the drop is queued and forwarded once the command
-        // runs, where PID 1 would otherwise drop it (it has no handler).
+        // the steps is queued and forwarded once the command runs, where
+        // PID 1 would otherwise drop it (it has no handler).
         let signals = if self.supervise { Some(supervise::configure_signals()?) } else { None };
+        if !self.secrets.is_empty() {
+            self.secrets.apply();
+            info!("file-env: {}", self.secrets);
+        }
+        if let Some(mask) = self.umask {
+            umask::apply(mask);
+            info!("umask {mask:04o}");
+        }
+        if !self.limits.is_empty() {
+            limits::apply(&self.limits)?;
+            info!("rlimit {}", limits::Shown(&self.limits));
+        }
+        for own in &self.own {
+            let tally = own::apply(own)?;
+            info!("own {own}: {tally}");
+        }
         if let Some(socket) = &mut self.socket {
             set_routes(socket, &self.routes)?;
         }
@@ -141,21 +222,56 @@ impl Plan {
                 privilege::apply_environment(target, false);
                 info!("running as {target}");
             }
-            None => info!("--no-drop: staying uid {}, gid {}", nix::unistd::getuid(), nix::unistd::getgid()),
+            None => {
+                if let Some(user) = &self.ignored_user {
+                    info!("--no-drop: DROP_TO_USER={} ignored", escaped(user));
+                }
+                info!("--no-drop: staying uid {}, gid {}", nix::unistd::getuid(), nix::unistd::getgid());
+            }
         }
         let Some(state) = signals else {
+            if self.setsid {
+                return run_in_new_session(&self.command, self.group_signals);
+            }
             return Err(supervise::exec(&self.command));
         };
         if nix::unistd::getpid().as_raw() != 1 {
             supervise::become_subreaper()?;
         }
+        // A new session is a new process group too; setsid() is refused
+        // to a process that already leads one.
         let options = supervise::Options {
-            own_group: true,
+            own_group: !self.setsid,
+            new_session: self.setsid,
             group_signals: self.group_signals,
             shed_startup_pages: true,
-            ..Default::default()
         };
         supervise::supervise(&self.command, &state, options)
+    }
+}
+
+/// setsid() is refused to a process group leader (dhi-bootstrap started by
+/// an interactive shell, or as a session's leader): then the command runs
+/// as a child in its own session, and we pass signals and its status on.
+fn run_in_new_session(command: &[String], group_signals: bool) -> Result<u8> {
+    match nix::unistd::setsid() {
+        Ok(_) => Err(supervise::exec(command)),
+        Err(Errno::EPERM) => {
+            let signals = supervise::configure_signals()?;
+            let options = supervise::Options { new_session: true, group_signals, ..Default::default() };
+            supervise::supervise(command, &signals, options)
+        }
+        Err(e) => Err(Error::sys("setsid", e, None)),
+    }
+}
+
+/// A value for an info line: as it is when plain, quoted and escaped when
+/// it holds anything that could forge a line or hide in one.
+fn escaped(value: &str) -> String {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic()) {
+        value.to_owned()
+    } else {
+        format!("{value:?}")
     }
 }
 
@@ -255,6 +371,15 @@ fn user_spec(args: &Args, env: &Env) -> Result<Option<(String, Source)>> {
     }))
 }
 
+/// A list option of the entrypoint steps: the flags joined by commas when
+/// given (they win), else the variable; with its name, for messages.
+fn list(flags: &[String], flag: &'static str, var: &'static str, env: &Env) -> Result<Option<(&'static str, String)>> {
+    if !flags.is_empty() {
+        return Ok(Some((flag, flags.join(","))));
+    }
+    Ok(setting(env, var)?.map(|value| (var, value)))
+}
+
 /// The environment, as a lookup that tests can fake.
 type Env = dyn Fn(&str) -> Result<Option<String>>;
 
@@ -317,6 +442,18 @@ mod tests {
         assert_eq!(user_spec(&args(&["--no-drop", "true"]), &env).unwrap(), None);
         assert!(user_spec(&args(&["--no-drop", "--user", "x", "true"]), &env).is_err());
         assert!(user_spec(&args(&["--no-drop", "--keep-caps", "CHOWN", "true"]), &env).is_err());
+    }
+
+    #[test]
+    fn step_flags_win_over_their_variables() {
+        let env = env_of(&[("RLIMITS", "core=0"), ("FILE_ENV", "")]);
+        let flags = ["nofile=1".to_string(), "core=1".to_string()];
+        assert_eq!(list(&flags, "--rlimit", "RLIMITS", &env).unwrap(), Some(("--rlimit", "nofile=1,core=1".into())));
+        assert_eq!(list(&[], "--rlimit", "RLIMITS", &env).unwrap(), Some(("RLIMITS", "core=0".into())));
+        assert_eq!(list(&[], "--file-env", "FILE_ENV", &env).unwrap(), None, "empty counts as unset");
+        assert_eq!(escaped("node"), "node");
+        assert_eq!(escaped("a\nb"), "\"a\\nb\"");
+        assert_eq!(escaped(""), "\"\"");
     }
 
     #[test]

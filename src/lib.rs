@@ -6,6 +6,7 @@
 pub mod log;
 
 pub mod cli;
+pub mod entry;
 pub mod error;
 pub mod expand;
 pub mod install;

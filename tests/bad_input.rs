@@ -226,6 +226,39 @@ fn table() -> Vec<Row> {
         row(cp, &["--target", "2147483647"], &with_script(&[]), "2147483647"),
         // hardbox itself.
         row("hardbox", &["nosuchapplet"], &[], "'nosuchapplet'"),
+        // dhi-bootstrap's entrypoint steps (issue 15): --file-env, FILE_ENV.
+        row(db, &["--no-drop", "--file-env", "", "{cmd}"], &[], "--file-env \"\""),
+        row(db, &["--no-drop", "--file-env", "1PW", "{cmd}"], &[], "\"1PW\" is not a variable name"),
+        row(db, &["--no-drop", "--file-env", "PW,PW", "{cmd}"], &[], "PW given twice"),
+        row(db, &["--no-drop", "{cmd}"], &[("FILE_ENV", "PW,")], "FILE_ENV \"PW,\""),
+        row(db, &["--no-drop", "--file-env", "PW", "{cmd}"], &[("PW", "x"), ("PW_FILE", "/etc/hostname")], "both PW"),
+        row(db, &["--no-drop", "{cmd}"], &[("FILE_ENV", "PW"), ("PW_FILE", "{dir}/none")], "PW_FILE=\"{dir}/none\""),
+        row(db, &["--no-drop", "--file-env", "PW", "{cmd}"], &[("PW_FILE", "{dir}")], "not a regular file"),
+        // --umask, UMASK.
+        row(db, &["--no-drop", "--umask", "0o27", "{cmd}"], &[], "--umask \"0o27\""),
+        row(db, &["--no-drop", "--umask", "1027", "{cmd}"], &[], "\"1027\": expected an octal mode"),
+        row(db, &["--no-drop", "--umask", "", "{cmd}"], &[], "--umask \"\""),
+        row(db, &["--no-drop", "{cmd}"], &[("UMASK", "8")], "UMASK \"8\""),
+        // --rlimit, RLIMITS: nothing is set, the command never runs.
+        row(db, &["--no-drop", "--rlimit", "files=5", "{cmd}"], &[], "\"files=5\" names no limit"),
+        row(db, &["--no-drop", "--rlimit", "nofile=5:4", "{cmd}"], &[], "soft limit above its hard limit"),
+        row(db, &["--no-drop", "--rlimit", "nofile=-1", "{cmd}"], &[], "\"nofile=-1\""),
+        row(db, &["--no-drop", "--rlimit", "core=0", "--rlimit", "core=1", "{cmd}"], &[], "given before"),
+        row(db, &["--no-drop", "--rlimit", "nofile", "{cmd}"], &[], "\"nofile\" is not NAME=SOFT[:HARD]"),
+        row(db, &["--no-drop", "--rlimit", "nofile=:", "{cmd}"], &[], "sets neither"),
+        row(db, &["--no-drop", "--rlimit", "core=0,nofile=unlimited", "{cmd}"], &[], "nofile=unlimited:unlimited"),
+        row(db, &["--no-drop", "{cmd}"], &[("RLIMITS", "nofile=1,")], "RLIMITS \"nofile=1,\""),
+        // --own, OWN_PATHS: the row's directory stays root's.
+        row(db, &["--no-drop", "--own", "{dir}/missing:1:1", "{cmd}"], &[], "{dir}/missing\": no such file"),
+        row(db, &["--own", "{dir}/missing", "{cmd}"], &[("DROP_TO_USER", "nobody")], "no such file"),
+        row(db, &["--no-drop", "--own", "{dir}", "{cmd}"], &[], "with --no-drop name the owner"),
+        row(db, &["--no-drop", "--own", "relative:1:1", "{cmd}"], &[], "\"relative:1:1\": the path must be absolute"),
+        row(db, &["--no-drop", "--own", "", "{cmd}"], &[], "--own \"\""),
+        row(db, &["--no-drop", "--own", "{dir}:1:1", "--own", "{dir}/no", "{cmd}"], &[], "{dir}/no"),
+        row(db, &["--own", "{dir}", "--user", "nosuchuser", "{cmd}"], &[], "\"nosuchuser\""),
+        row(db, &["--no-drop", "--own", "{dir}:1:1", "{cmd}"], &[("ROUTES", "192.0.2.0/24 dev nosuch0")], "nosuch0"),
+        row(db, &["--no-drop", "{cmd}"], &[("OWN_PATHS", "{dir}:1:1;{dir}/gone:1:1")], "OWN_PATHS \"{dir}/gone\""),
+        row(db, &["--no-drop", "{cmd}"], &[("OWN_PATHS", "{dir}:1:1"), ("UMASK", "9")], "UMASK \"9\""),
     ];
     // Non-UTF-8 arguments and configuration values are refused by name.
     let bad = not_utf8;
@@ -253,6 +286,13 @@ fn table() -> Vec<Row> {
         vec![("STARTUP_SCRIPT", s("touch {dir}/ran")), ("CHECKPOINT_PATH", s("{dir}/cp")), (name, bad())]
     };
     odd(cp, vec![], with("CHECKPOINT_INTERVAL"), "CHECKPOINT_INTERVAL");
+    // dhi-bootstrap's entrypoint steps (issue 15).
+    odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("FILE_ENV", bad())], "FILE_ENV");
+    odd(db, vec![s("--no-drop"), s("--file-env"), s("PW"), s("{cmd}")], vec![("PW_FILE", bad())], "PW_FILE");
+    odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("UMASK", bad())], "UMASK");
+    odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("RLIMITS", bad())], "RLIMITS");
+    odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("OWN_PATHS", bad())], "OWN_PATHS");
+    odd(db, vec![s("--no-drop"), s("--own"), bad(), s("{cmd}")], vec![], "not valid UTF-8");
     rows
 }
 
@@ -357,6 +397,9 @@ fn every_row_is_refused_in_one_line_and_changes_nothing() {
             std::fs::read_dir(dir.path()).expect("read row dir").flatten().map(|e| e.file_name()).collect();
         if !left.is_empty() {
             wrong.push(format!("left behind (command run or checkpoint made): {left:?}"));
+        }
+        if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir.path()).expect("stat row dir")) != 0 {
+            wrong.push("the row's directory was given away (--own)".to_string());
         }
         let now = ns.routes();
         if now != before {
@@ -470,6 +513,15 @@ fn junk_in_every_argument_and_variable_never_panics() {
             ("dhi-bootstrap", [vec![s("--no-drop"), s("--route"), j()], touch()].concat(), vec![]),
             ("dhi-bootstrap", touch(), vec![("DROP_TO_USER", je("DROP_TO_USER"))]),
             ("dhi-bootstrap", [vec![s("--user"), j()], touch()].concat(), vec![]),
+            // dhi-bootstrap's entrypoint steps (issue 15).
+            ("dhi-bootstrap", [vec![s("--no-drop"), s("--file-env"), j()], touch()].concat(), vec![]),
+            ("dhi-bootstrap", [vec![s("--no-drop"), s("--umask"), j()], touch()].concat(), vec![]),
+            ("dhi-bootstrap", [vec![s("--no-drop"), s("--rlimit"), j()], touch()].concat(), vec![]),
+            ("dhi-bootstrap", [vec![s("--no-drop"), s("--own"), j()], touch()].concat(), vec![]),
+            ("dhi-bootstrap", [vec![s("--no-drop")], touch()].concat(), vec![("FILE_ENV", je("FILE_ENV"))]),
+            ("dhi-bootstrap", [vec![s("--no-drop")], touch()].concat(), vec![("UMASK", je("UMASK"))]),
+            ("dhi-bootstrap", [vec![s("--no-drop")], touch()].concat(), vec![("RLIMITS", je("RLIMITS"))]),
+            ("dhi-bootstrap", [vec![s("--no-drop")], touch()].concat(), vec![("OWN_PATHS", je("OWN_PATHS"))]),
             ("checkpoint", [vec![s("--path"), j()], touch()].concat(), vec![]),
             (
                 "checkpoint",

@@ -768,3 +768,83 @@ impl Drop for KubeDown<'_> {
         }
     }
 }
+
+/// Issue 15's entrypoint steps as a user runs them: a secret mounted
+/// read-only (root's, 0400), a volume owned by root given to the app's user,
+/// a umask and a limit, the app as nonroot, under `--read-only --cap-drop
+/// ALL` plus exactly the capabilities the README names for these steps.
+#[test]
+fn entrypoint_steps_hand_a_secret_and_a_volume_to_a_nonroot_app() {
+    let Some(fx) = fixture("entrypoint_steps_hand_a_secret_and_a_volume_to_a_nonroot_app") else { return };
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = TempDir::new("ctr-entry-steps");
+    let secret = dir.path().join("db_password");
+    std::fs::write(&secret, "s3cret-in-a-file\n").expect("write secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o400)).expect("chmod");
+    let volume = dir.path().join("volume");
+    std::fs::create_dir_all(volume.join("old/deeper")).expect("mkdir");
+    std::fs::write(volume.join("old/deeper/file"), "x").expect("write");
+    let mounts = [
+        "-v".to_string(),
+        format!("{}:/run/secrets/db:ro", secret.display()),
+        "-v".into(),
+        format!("{}:/data", volume.display()),
+    ];
+    let script = "echo \"app: id $(id -u)\"; echo \"app: pw [$DB_PASSWORD]\"; \
+                  echo \"app: file-var $(env | grep -c DB_PASSWORD_FILE)\"; \
+                  grep Umask /proc/self/status | sed 's/^/app: /'; \
+                  echo \"app: core $(grep 'core file' /proc/self/limits | tr -s ' ' | cut -d' ' -f5,6)\"; \
+                  touch /data/new && echo 'app: wrote'";
+    let args = [
+        "--file-env",
+        "DB_PASSWORD",
+        "--umask",
+        "0027",
+        "--rlimit",
+        "core=0",
+        "--own",
+        "/data",
+        "--",
+        BUSYBOX,
+        "sh",
+        "-c",
+        script,
+    ];
+    let opts = |caps: &[&str]| {
+        let mut opts: Vec<String> = ["--read-only", "--cap-drop", "ALL"].iter().map(|s| s.to_string()).collect();
+        for cap in caps {
+            opts.extend(["--cap-add".into(), cap.to_string()]);
+        }
+        opts.extend([
+            "-e".into(),
+            "DROP_TO_USER=nonroot".into(),
+            "-e".into(),
+            "DB_PASSWORD_FILE=/run/secrets/db".into(),
+        ]);
+        opts.extend(mounts.iter().cloned());
+        opts
+    };
+    // Without CHOWN: refused, nothing given away, the app never runs.
+    let (status, out, err) = fx.run("steps-no-chown", &refs(&opts(&["SETUID", "SETGID", "SETPCAP"])), &fx.app, &args);
+    assert_eq!(status, 125, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains("needs CAP_CHOWN (docker run --cap-add CHOWN)"), "{err}");
+    assert!(!out.contains("app:"), "the app ran: {out}");
+    assert_eq!(std::fs::metadata(volume.join("old/deeper/file")).expect("stat").uid(), 0);
+    // With the README's capabilities for the drop and --own.
+    let caps = ["SETUID", "SETGID", "SETPCAP", "CHOWN"];
+    let (status, out, err) = fx.run("steps", &refs(&opts(&caps)), &fx.app, &args);
+    assert_eq!(status, 0, "stdout: {out}\nstderr: {err}");
+    assert_eq!(app_says(&out, "id"), ["65532"], "{out}");
+    assert_eq!(app_says(&out, "pw"), ["[s3cret-in-a-file]"], "{out}");
+    assert_eq!(app_says(&out, "file-var"), ["0"], "{out}");
+    assert_eq!(app_says(&out, "Umask:"), ["0027"], "{out}");
+    assert_eq!(app_says(&out, "core"), ["0 0"], "{out}");
+    assert!(out.contains("app: wrote"), "the app could not write its volume: {out}\n{err}");
+    assert!(!err.contains("s3cret"), "the secret leaked into the log: {err}");
+    for entry in ["", "old", "old/deeper", "old/deeper/file", "new"] {
+        let meta = std::fs::symlink_metadata(volume.join(entry)).expect("stat");
+        assert_eq!((meta.uid(), meta.gid()), (65532, 65532), "/data/{entry}");
+    }
+    let meta = std::fs::metadata(&secret).expect("stat secret");
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o400), "the secret file itself is untouched");
+}
