@@ -3,10 +3,33 @@
 //! One function per concern, as in tini: `configure_signals` blocks what we
 //! forward, `spawn` forks and execs with the original signal state restored,
 //! `wait_signal` waits synchronously (no handlers, no threads), `forward`
-//! passes a signal on, `reap` collects every exited child.
+//! passes a signal on, `reap` collects every exited child. What the init
+//! does at stop and exit (`--term-delay`, `--map-exit`, the leftovers) is in
+//! `stop`.
+//!
+//! # Signals: a blocked mask in the init loop, signal-hook everywhere else
+//!
+//! The init loop blocks every signal it forwards and takes them one by one
+//! with `sigtimedwait`, as tini does, and registers no handler:
+//! - queued real-time signals each reach the command, with their count; a
+//!   handler that wakes the loop through a pipe or a flag collapses them
+//!   into one;
+//! - a signal taken synchronously is handled by ordinary code (fork, kill,
+//!   waitpid, log lines), never in signal context;
+//! - a signal that comes before the command runs (a `docker stop` during the
+//!   routes or the drop) stays queued, and is forwarded once it runs;
+//! - the mask is what the command gets back before exec, so it inherits
+//!   the signal state hardbox was given and no handler of ours.
+//!
+//! Outside that loop, where a signal only has to end a wait and two of the
+//! same kind mean no more than one, the handler is signal-hook's
+//! (`wait_for_stop`): its registry makes the handler async-signal-safe, and
+//! none of it starts a thread (no iterator), so hardbox stays
+//! single-threaded for setns and credential changes. The dispositions this
+//! module sets (SIG_IGN, SIG_DFL) run no code and stay on nix.
 
 use std::ffi::CString;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -125,12 +148,9 @@ fn c_strings(argv: &[String]) -> Result<Vec<CString>> {
 /// the command itself and its exit status would be lost.
 pub fn configure_signals() -> Result<SignalState> {
     let forwarded = forwarded_signals();
-    let mut block = forwarded;
-    // SAFETY: `block` is an initialised sigset_t and SIGCHLD a valid signal.
-    unsafe { libc::sigaddset(&mut block, libc::SIGCHLD) };
     let mut mask = SigSet::empty();
-    // SAFETY: `block` was built by sigemptyset/sigaddset.
-    let block = unsafe { SigSet::from_sigset_t_unchecked(block) };
+    // SAFETY: the set was built by sigemptyset/sigaddset.
+    let block = unsafe { SigSet::from_sigset_t_unchecked(blocked_signals()) };
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut mask))
         .map_err(|e| Error::sys("blocking signals", e, None))?;
     let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
@@ -165,6 +185,17 @@ fn forwarded_signals() -> libc::sigset_t {
         }
         set
     }
+}
+
+/// What `configure_signals` blocks and `wait_signal` waits for: the
+/// forwarded signals and SIGCHLD. Exactly that set: waiting on a full one
+/// would swallow a SIGABRT sent to an init that is not PID 1, which must
+/// end it as it ends any other process.
+fn blocked_signals() -> libc::sigset_t {
+    let mut set = forwarded_signals();
+    // SAFETY: `set` is an initialised sigset_t and SIGCHLD a valid signal.
+    unsafe { libc::sigaddset(&mut set, libc::SIGCHLD) };
+    set
 }
 
 /// Whether the signal numbered `sig` is one that `supervise` forwards.
@@ -237,30 +268,106 @@ fn restore_signals(state: &SignalState) {
         let _ = sigaction(Signal::SIGCHLD, &state.chld);
     }
     restore_sigpipe();
+    if STOP_HANDLED.load(Ordering::Relaxed) {
+        // exec would reset wait_for_stop's handlers anyway; done before the
+        // unmask, a TERM in between ends the child instead of being lost.
+        let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+        // SAFETY: installing SIG_DFL runs no code of ours in signal context.
+        unsafe {
+            let _ = sigaction(Signal::SIGTERM, &default);
+            let _ = sigaction(Signal::SIGINT, &default);
+        }
+    }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&state.mask), None);
 }
 
-/// Waits for one of the blocked signals, at most `timeout` when given.
-/// Returns None when the time ran out.
-pub fn wait_signal(timeout: Option<Duration>) -> Option<libc::c_int> {
-    // SAFETY: the set is initialised by sigfillset; sigtimedwait writes only
-    // into `info`; with a null timeout it waits without limit.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let spec = timeout
-            .map(|t| libc::timespec { tv_sec: t.as_secs().min(i64::MAX as u64) as _, tv_nsec: t.subsec_nanos() as _ });
+/// Waits for one of the signals `configure_signals` blocked, at most
+/// `timeout` when given. Ok(None) when the time ran out; an error other than
+/// that or EINTR is fatal: the init can no longer take its signals.
+fn wait_signal(timeout: Option<Duration>) -> Result<Option<libc::c_int>> {
+    let set = blocked_signals();
+    let spec = timeout.map(timespec);
+    let spec_ptr = spec.as_ref().map_or(std::ptr::null(), |s| s as *const libc::timespec);
+    loop {
+        // SAFETY: `set` is initialised; sigtimedwait writes only into
+        // `info`; with a null timeout it waits without limit.
+        let sig = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::sigtimedwait(&set, &mut info, spec_ptr)
+        };
+        if sig > 0 {
+            return Ok(Some(sig));
+        }
+        match Errno::last() {
+            Errno::EINTR => continue,
+            Errno::EAGAIN => return Ok(None),
+            e => return Err(Error::sys("waiting for signals (sigtimedwait)", e, None)),
+        }
+    }
+}
+
+fn timespec(time: Duration) -> libc::timespec {
+    libc::timespec { tv_sec: time.as_secs().min(i64::MAX as u64) as _, tv_nsec: time.subsec_nanos() as _ }
+}
+
+/// A signal's name for messages: signal-hook's (`SIGTERM`), or
+/// `SIGRTMIN+N` for a real-time one, which it does not name.
+pub fn signal_name(sig: libc::c_int) -> String {
+    match signal_hook::low_level::signal_name(sig) {
+        Some(name) => name.to_string(),
+        None if sig >= libc::SIGRTMIN() => format!("SIGRTMIN+{}", sig - libc::SIGRTMIN()),
+        None => format!("signal {sig}"),
+    }
+}
+
+/// The signal `wait_for_stop` saw, 0 for none: set by signal-hook's handler.
+static STOP_SEEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether `wait_for_stop` has registered its handlers.
+static STOP_HANDLED: AtomicBool = AtomicBool::new(false);
+
+/// Sleeps for `time`, or until SIGTERM or SIGINT comes, which it returns:
+/// for a wait outside the init loop (between two runs of a command, for a
+/// lock), where a signal only ends the wait. The first call registers
+/// signal-hook handlers and blocks both signals; each wait unblocks them
+/// only inside `ppoll`, atomically, so one that comes between two waits is
+/// kept for the next instead of lost in the gap.
+pub fn wait_for_stop(time: Duration) -> Result<Option<libc::c_int>> {
+    let stops = [libc::SIGTERM, libc::SIGINT];
+    if !STOP_HANDLED.swap(true, Ordering::Relaxed) {
+        let mut block = SigSet::empty();
+        block.add(Signal::SIGTERM);
+        block.add(Signal::SIGINT);
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), None)
+            .map_err(|e| Error::sys("blocking SIGTERM and SIGINT", e, None))?;
+        for sig in stops {
+            signal_hook::flag::register_usize(sig, &STOP_SEEN, sig as usize)
+                .map_err(|e| Error::new(format!("handling {}: {e}", signal_name(sig))))?;
+        }
+    }
+    let mut during = SigSet::thread_get_mask().map_err(|e| Error::sys("reading the signal mask", e, None))?;
+    during.remove(Signal::SIGTERM);
+    during.remove(Signal::SIGINT);
+    // A time too far to represent: wait on, without a limit.
+    let deadline = Instant::now().checked_add(time);
+    loop {
+        match STOP_SEEN.swap(0, Ordering::SeqCst) {
+            0 => {}
+            sig => return Ok(Some(sig as libc::c_int)),
+        }
+        let spec = match deadline {
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) => Some(timespec(left)),
+                None => return Ok(None),
+            },
+            None => None,
+        };
         let spec_ptr = spec.as_ref().map_or(std::ptr::null(), |s| s as *const libc::timespec);
-        loop {
-            let sig = libc::sigtimedwait(&set, &mut info, spec_ptr);
-            if sig > 0 {
-                return Some(sig);
-            }
-            match Errno::last() {
-                Errno::EINTR => continue,
-                _ => return None,
-            }
+        // SAFETY: no descriptors to poll (a null array of length 0); the
+        // timeout and the mask are read only for the length of the call.
+        let rc = unsafe { libc::ppoll(std::ptr::null_mut(), 0, spec_ptr, during.as_ref()) };
+        if rc < 0 && Errno::last() != Errno::EINTR {
+            return Err(Error::sys("waiting for SIGTERM or SIGINT (ppoll)", Errno::last(), None));
         }
     }
 }
@@ -272,9 +379,9 @@ pub fn forward(child: Pid, sig: libc::c_int, options: Options) {
     // nix::Signal value, hence the raw call.
     let rc = unsafe { libc::kill(target, sig) };
     if rc != 0 {
-        debug!("forwarding signal {sig} to {target}: {}", describe(Errno::last()));
+        debug!("forwarding {} to {target}: {}", signal_name(sig), describe(Errno::last()));
     } else {
-        debug!("forwarded signal {sig} to {target}");
+        debug!("forwarded {} to {target}", signal_name(sig));
     }
 }
 
@@ -345,7 +452,7 @@ pub fn supervise_observing(
     let mut shed_at = options.shed_startup_pages.then(|| Instant::now() + SHED_AFTER);
     loop {
         let timeout = shed_at.map(|at| at.saturating_duration_since(Instant::now()));
-        match wait_signal(timeout) {
+        match wait_signal(timeout)? {
             Some(libc::SIGCHLD) => {
                 if let Some(status) = reap(child) {
                     return Ok(status);
@@ -449,6 +556,21 @@ mod tests {
         for sig in [libc::SIGCHLD, libc::SIGSEGV, libc::SIGKILL, libc::SIGSTOP, libc::SIGABRT, libc::SIGSYS] {
             assert!(!has(sig), "{sig} not forwarded");
         }
+    }
+
+    #[test]
+    fn signals_are_named_real_time_ones_too() {
+        assert_eq!(signal_name(libc::SIGTERM), "SIGTERM");
+        assert_eq!(signal_name(libc::SIGRTMIN() + 3), "SIGRTMIN+3");
+        assert_eq!(signal_name(0), "signal 0");
+    }
+
+    #[test]
+    fn the_wait_set_is_the_blocked_set() {
+        let set = blocked_signals();
+        let has = |sig| unsafe { libc::sigismember(&set, sig) == 1 };
+        assert!(has(libc::SIGCHLD) && has(libc::SIGTERM));
+        assert!(!has(libc::SIGABRT), "an init that is not PID 1 must die of SIGABRT");
     }
 
     #[test]
