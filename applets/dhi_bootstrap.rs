@@ -153,6 +153,7 @@ impl Plan {
             own_group: true,
             group_signals: self.group_signals,
             shed_startup_pages: true,
+            leave_cwd: true,
             ..Default::default()
         };
         supervise::supervise(&self.command, &state, options)

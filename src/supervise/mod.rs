@@ -58,6 +58,10 @@ pub struct Options {
     /// Once the child runs, give back the pages of hardbox's start-up code:
     /// for an init that stays resident as long as its command.
     pub shed_startup_pages: bool,
+    /// Once the child runs, move to `/`, as dumb-init and catatonit do: an
+    /// init that stays in the WORKDIR pins it for the container's life (a
+    /// volume mounted there cannot be unmounted). The child keeps its own.
+    pub leave_cwd: bool,
 }
 
 /// The signal state hardbox started with, restored in the child before exec.
@@ -447,6 +451,12 @@ pub fn supervise_observing(
     mut seen: impl FnMut(libc::c_int),
 ) -> Result<u8> {
     let child = spawn(argv, state, options)?;
+    if options.leave_cwd {
+        // The command runs already: a failure here costs only the pin.
+        if let Err(e) = nix::unistd::chdir("/") {
+            error!("{}", Error::sys("changing to / after starting the command", e, None));
+        }
+    }
     // Shedding parses /proc/self/smaps: worth it for a command that stays,
     // not for one that is done within the first moments (issue 8's start row).
     let mut shed_at = options.shed_startup_pages.then(|| Instant::now() + SHED_AFTER);
