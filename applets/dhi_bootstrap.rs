@@ -50,6 +50,19 @@ struct Args {
     /// and $$ in COMMAND and ARGs, once, from the environment
     #[argh(switch)]
     expand_env: bool,
+    /// as an init, hold the first SIGTERM this long before forwarding it,
+    /// e.g. 10s (default: $TERM_DELAY); a second TERM or an INT forwards it
+    #[argh(option)]
+    term_delay: Option<String>,
+    /// as an init, map the command's exit status, FROM=TO[,...], e.g. 143=0
+    /// (default: $MAP_EXIT)
+    #[argh(option)]
+    map_exit: Option<String>,
+    /// as PID 1, once the command exits: SIGTERM to the processes left, this
+    /// long for them to go, then SIGKILL (default: $STOP_GRACE, else 5s; 0
+    /// exits at once)
+    #[argh(option)]
+    stop_grace: Option<String>,
     /// the command and its arguments
     #[argh(positional, greedy)]
     command: Vec<String>,
@@ -72,6 +85,7 @@ struct Plan {
     command: Vec<String>,
     supervise: bool,
     group_signals: bool,
+    stop: supervise::Stop,
 }
 
 impl Plan {
@@ -115,14 +129,15 @@ impl Plan {
             })?),
         };
         let pid1 = nix::unistd::getpid().as_raw() == 1;
-        Ok(Plan {
-            socket,
-            routes,
-            user,
-            command,
-            supervise: args.init || (pid1 && !args.exec),
-            group_signals: args.group_signals,
-        })
+        let (term_delay, map_exit, stop_grace) =
+            (args.term_delay.as_deref(), args.map_exit.as_deref(), args.stop_grace.as_deref());
+        let stop = supervise::Stop::resolve(term_delay, map_exit, stop_grace, &|name| setting(env, name))?;
+        let supervise = args.init || (pid1 && !args.exec);
+        if let Some(what) = stop.needs_init().filter(|_| !supervise) {
+            let why = if args.exec { "--exec leaves no init" } else { "not PID 1 (add --init)" };
+            return Err(Error::new(format!("{what} needs dhi-bootstrap as the init: {why}")));
+        }
+        Ok(Plan { socket, routes, user, command, supervise, group_signals: args.group_signals, stop })
     }
 
     fn run(mut self) -> Result<u8> {
@@ -154,9 +169,11 @@ impl Plan {
             group_signals: self.group_signals,
             shed_startup_pages: true,
             leave_cwd: true,
+            term_delay: self.stop.term_delay,
+            stop_grace: self.stop.stop_grace,
             ..Default::default()
         };
-        supervise::supervise(&self.command, &state, options)
+        Ok(self.stop.exit_map.apply(supervise::supervise(&self.command, &state, options)?))
     }
 }
 

@@ -36,6 +36,10 @@ use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::unistd::{execvp, fork, getpid, setpgid, tcsetpgrp, ForkResult, Pid};
 
+pub mod stop;
+
+pub use stop::{ExitMap, Stop};
+
 use crate::error::{describe, Error, Result, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND};
 use crate::{debug, error};
 
@@ -62,6 +66,11 @@ pub struct Options {
     /// init that stays in the WORKDIR pins it for the container's life (a
     /// volume mounted there cannot be unmounted). The child keeps its own.
     pub leave_cwd: bool,
+    /// Hold the first SIGTERM this long before it is forwarded.
+    pub term_delay: Option<Duration>,
+    /// As PID 1, once the command exits: how long the processes left get
+    /// between SIGTERM and SIGKILL. Zero: exit at once.
+    pub stop_grace: Duration,
 }
 
 /// The signal state hardbox started with, restored in the child before exec.
@@ -460,24 +469,31 @@ pub fn supervise_observing(
     // Shedding parses /proc/self/smaps: worth it for a command that stays,
     // not for one that is done within the first moments (issue 8's start row).
     let mut shed_at = options.shed_startup_pages.then(|| Instant::now() + SHED_AFTER);
+    let mut held = stop::TermDelay::default();
     loop {
-        let timeout = shed_at.map(|at| at.saturating_duration_since(Instant::now()));
-        match wait_signal(timeout)? {
+        let timeout = [shed_at, held.due()].into_iter().flatten().min();
+        match wait_signal(timeout.map(|at| at.saturating_duration_since(Instant::now())))? {
             Some(libc::SIGCHLD) => {
                 if let Some(status) = reap(child) {
+                    stop::end_leftovers(options)?;
                     return Ok(status);
                 }
             }
             Some(sig) if is_forwarded(state, sig) => {
                 seen(sig);
-                forward(child, sig, options);
-            }
-            Some(_) => {}
-            None => {
-                if shed_at.take().is_some() {
-                    shed_startup_pages();
+                for sig in held.on_signal(sig, options.term_delay) {
+                    forward(child, sig, options);
                 }
             }
+            Some(_) | None => {}
+        }
+        let now = Instant::now();
+        if held.release_if_due(now) {
+            forward(child, libc::SIGTERM, options);
+        }
+        if shed_at.is_some_and(|at| at <= now) {
+            shed_at = None;
+            shed_startup_pages();
         }
     }
 }
