@@ -54,15 +54,15 @@ struct Args {
     /// e.g. 10s (default: $TERM_DELAY); a second TERM or an INT forwards it
     #[argh(option)]
     term_delay: Option<String>,
-    /// as an init, map the command's exit status, FROM=TO[,...], e.g. 143=0
-    /// (default: $MAP_EXIT)
-    #[argh(option)]
-    map_exit: Option<String>,
     /// as PID 1, once the command exits: SIGTERM to the processes left, this
     /// long for them to go, then SIGKILL (default: $STOP_GRACE, else 5s; 0
     /// exits at once)
     #[argh(option)]
     stop_grace: Option<String>,
+    /// as an init, map the command's exit status, FROM=TO[,...], e.g. 143=0
+    /// (default: $MAP_EXIT)
+    #[argh(option)]
+    map_exit: Option<String>,
     /// the command and its arguments
     #[argh(positional, greedy)]
     command: Vec<String>,
