@@ -112,12 +112,21 @@ static SIGPIPE_WAS_IGNORED: AtomicBool = AtomicBool::new(false);
 static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
 
 extern "C" fn record_sigpipe() {
+    SIGPIPE_WAS_IGNORED.store(is_ignored(libc::SIGPIPE), Ordering::Relaxed);
+}
+
+fn is_ignored(sig: libc::c_int) -> bool {
     // SAFETY: a null new action only reads the current one into `old`.
-    let ignored = unsafe {
+    unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
-    };
-    SIGPIPE_WAS_IGNORED.store(ignored, Ordering::Relaxed);
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Ignored (SIG_IGN) or default: the only dispositions that cross an exec.
+fn disposition(ignored: bool) -> SigAction {
+    let handler = if ignored { SigHandler::SigIgn } else { SigHandler::SigDfl };
+    SigAction::new(handler, SaFlags::empty(), SigSet::empty())
 }
 
 /// Gives SIGPIPE back the disposition hardbox was started with (only
@@ -126,9 +135,8 @@ extern "C" fn record_sigpipe() {
 fn restore_sigpipe() {
     // Referenced here so that no link step can leave it out.
     std::hint::black_box(&RECORD_SIGPIPE);
-    let handler = if SIGPIPE_WAS_IGNORED.load(Ordering::Relaxed) { SigHandler::SigIgn } else { SigHandler::SigDfl };
     // SAFETY: SIG_IGN and SIG_DFL run no code of ours in signal context.
-    let _ = unsafe { sigaction(Signal::SIGPIPE, &SigAction::new(handler, SaFlags::empty(), SigSet::empty())) };
+    let _ = unsafe { sigaction(Signal::SIGPIPE, &disposition(SIGPIPE_WAS_IGNORED.load(Ordering::Relaxed))) };
 }
 
 /// The error for a failed exec, with the status DESIGN.md assigns to it.
@@ -282,13 +290,13 @@ fn restore_signals(state: &SignalState) {
     }
     restore_sigpipe();
     if STOP_HANDLED.load(Ordering::Relaxed) {
-        // exec would reset wait_for_stop's handlers anyway; done before the
-        // unmask, a TERM in between ends the child instead of being lost.
-        let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-        // SAFETY: installing SIG_DFL runs no code of ours in signal context.
+        // wait_for_stop's handlers give way to what hardbox was given: done
+        // before the unmask, a TERM in between ends the child (or is
+        // ignored, as it was) instead of running our handler.
+        // SAFETY: SIG_IGN and SIG_DFL run no code of ours in signal context.
         unsafe {
-            let _ = sigaction(Signal::SIGTERM, &default);
-            let _ = sigaction(Signal::SIGINT, &default);
+            let _ = sigaction(Signal::SIGTERM, &disposition(TERM_WAS_IGNORED.load(Ordering::Relaxed)));
+            let _ = sigaction(Signal::SIGINT, &disposition(INT_WAS_IGNORED.load(Ordering::Relaxed)));
         }
     }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&state.mask), None);
@@ -336,8 +344,11 @@ pub fn signal_name(sig: libc::c_int) -> String {
 /// The signal `wait_for_stop` saw, 0 for none: set by signal-hook's handler.
 static STOP_SEEN: AtomicUsize = AtomicUsize::new(0);
 
-/// Whether `wait_for_stop` has registered its handlers.
+/// Whether `wait_for_stop` has registered its handlers, and whether TERM
+/// and INT were ignored before (for the command, which gets that back).
 static STOP_HANDLED: AtomicBool = AtomicBool::new(false);
+static TERM_WAS_IGNORED: AtomicBool = AtomicBool::new(false);
+static INT_WAS_IGNORED: AtomicBool = AtomicBool::new(false);
 
 /// Sleeps for `time`, or until SIGTERM or SIGINT comes, which it returns:
 /// for a wait outside the init loop (between two runs of a command, for a
@@ -353,6 +364,8 @@ pub fn wait_for_stop(time: Duration) -> Result<Option<libc::c_int>> {
         block.add(Signal::SIGINT);
         nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), None)
             .map_err(|e| Error::sys("blocking SIGTERM and SIGINT", e, None))?;
+        TERM_WAS_IGNORED.store(is_ignored(libc::SIGTERM), Ordering::Relaxed);
+        INT_WAS_IGNORED.store(is_ignored(libc::SIGINT), Ordering::Relaxed);
         for sig in stops {
             signal_hook::flag::register_usize(sig, &STOP_SEEN, sig as usize)
                 .map_err(|e| Error::new(format!("handling {}: {e}", signal_name(sig))))?;
