@@ -256,3 +256,52 @@ fn leftovers_that_go_on_term_end_the_wait_early_and_grace_0_exits_at_once() {
     assert!(took < Duration::from_millis(250), "exits at once: {took:?}");
     assert!(lines(&dir.path().join("done")).is_empty(), "no TERM, no time: the teardown killed the worker");
 }
+
+/// A process in a PID namespace of its own: (unshare, the process), both
+/// killed on drop.
+struct PidnsTarget(Child, u32);
+
+impl PidnsTarget {
+    fn new() -> PidnsTarget {
+        let unshare = Command::new("unshare")
+            .args(["--pid", "--fork", "--", BUSYBOX, "sleep", "120"])
+            .spawn()
+            .expect("spawn unshare");
+        let pid = wait_until_10s("the sleeping target", || children(unshare.id()).first().copied());
+        PidnsTarget(unshare, pid)
+    }
+}
+
+impl Drop for PidnsTarget {
+    fn drop(&mut self) {
+        kill(libc::SIGKILL, self.1);
+        let _ = self.0.wait();
+    }
+}
+
+/// nsenter-lite forks to enter a PID namespace and waits for the command, as
+/// nsenter does; a command killed by a signal kills it with that signal too
+/// (signal-hook's emulate_default_handler), one that exits gives its status.
+#[test]
+fn nsenter_lite_dies_of_the_signal_its_command_died_of() {
+    use std::os::unix::process::ExitStatusExt;
+    if !require_root("nsenter_lite_dies_of_the_signal_its_command_died_of") {
+        return;
+    }
+    let target = PidnsTarget::new();
+    let run = |script: &str| {
+        Command::new(applet("nsenter-lite"))
+            .args(["-t", &target.1.to_string(), "-p", "--", BUSYBOX, "sh", "-c", script])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run nsenter-lite")
+    };
+    for sig in [libc::SIGTERM, libc::SIGQUIT, libc::SIGKILL] {
+        // The signal goes to a sleep: busybox sh itself ignores SIGQUIT.
+        let out = run(&format!("{BUSYBOX} sh -c '{BUSYBOX} sleep 0.1; kill -{sig} $PPID' & exec {BUSYBOX} sleep 10"));
+        assert_eq!((out.status.signal(), out.status.code()), (Some(sig), None), "{sig}: {:?}", text(&out));
+        assert!(!out.status.core_dumped(), "no core of hardbox's own");
+    }
+    let out = run("exit 143");
+    assert_eq!((out.status.signal(), out.status.code()), (None, Some(143)), "an exit stays an exit: {:?}", text(&out));
+}

@@ -29,7 +29,7 @@
 //! module sets (SIG_IGN, SIG_DFL) run no code and stay on nix.
 
 use std::ffi::CString;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -411,6 +411,10 @@ pub fn forward(child: Pid, sig: libc::c_int, options: Options) {
     }
 }
 
+/// The signal the last supervised command died of, 0 when it exited: what
+/// `die_like` needs, and a status (143) cannot tell from an exit(143).
+static COMMAND_KILLED_BY: AtomicI32 = AtomicI32::new(0);
+
 /// Collects every child that has exited, without blocking. Returns the exit
 /// status of `main` if it was among them.
 pub fn reap(main: Pid) -> Option<u8> {
@@ -418,6 +422,8 @@ pub fn reap(main: Pid) -> Option<u8> {
     while let Some((pid, status)) = wait_any() {
         let code = exit_status(status);
         if pid == main {
+            let killed_by = if libc::WIFSIGNALED(status) { libc::WTERMSIG(status) } else { 0 };
+            COMMAND_KILLED_BY.store(killed_by, Ordering::Relaxed);
             main_status = code;
         } else {
             debug!("reaped {pid}");
@@ -556,6 +562,26 @@ fn shed_candidate(line: &str) -> Option<Option<(usize, usize)>> {
     let inode = fields.nth(2)?;
     let read_only_private = perms.len() == 4 && perms.starts_with("r-") && perms.ends_with('p');
     Some((read_only_private && inode != "0" && end > start).then_some((start, end)))
+}
+
+/// Ends this process as the supervised command ended, when a signal killed
+/// it: util-linux nsenter does so, and whoever waits for us then sees the
+/// signal, not an exit status. Returns `status` (for an exit with it) when
+/// the command exited, as PID 1 (which the kernel shields from its own
+/// signals), and for a signal signal-hook cannot emulate (real-time ones).
+pub fn die_like(status: u8) -> u8 {
+    let sig = COMMAND_KILLED_BY.load(Ordering::Relaxed);
+    let named = signal_hook::low_level::signal_name(sig).is_some();
+    if sig == 0 || i32::from(status) != 128 + sig || !named || nix::unistd::getpid().as_raw() == 1 {
+        return status;
+    }
+    // The command's core dump is the command's; one of hardbox is noise.
+    // SAFETY: PR_SET_DUMPABLE takes an integer flag and touches no memory.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    // Only a signal whose default is to ignore or stop returns here, and no
+    // such signal ends a process.
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    status
 }
 
 /// Makes orphaned descendants come to us even when we are not PID 1.
