@@ -132,12 +132,19 @@ impl Plan {
         let (term_delay, map_exit, stop_grace) =
             (args.term_delay.as_deref(), args.map_exit.as_deref(), args.stop_grace.as_deref());
         let stop = supervise::Stop::resolve(term_delay, map_exit, stop_grace, &|name| setting(env, name))?;
-        let supervise = args.init || (pid1 && !args.exec);
-        if let Some(what) = stop.needs_init().filter(|_| !supervise) {
+        if let Some(what) = stop.needs_init().filter(|_| !args.init && (args.exec || !pid1)) {
             let why = if args.exec { "--exec leaves no init" } else { "not PID 1 (add --init)" };
             return Err(Error::new(format!("{what} needs dhi-bootstrap as the init: {why}")));
         }
-        Ok(Plan { socket, routes, user, command, supervise, group_signals: args.group_signals, stop })
+        Ok(Plan {
+            socket,
+            routes,
+            user,
+            command,
+            supervise: args.init || (pid1 && !args.exec),
+            group_signals: args.group_signals,
+            stop,
+        })
     }
 
     fn run(mut self) -> Result<u8> {
