@@ -305,3 +305,30 @@ fn nsenter_lite_dies_of_the_signal_its_command_died_of() {
     let out = run("exit 143");
     assert_eq!((out.status.signal(), out.status.code()), (None, Some(143)), "an exit stays an exit: {:?}", text(&out));
 }
+
+/// The init waits on exactly the signals it blocked (tini's contract): a
+/// SIGABRT sent to one that is not PID 1 ends it, as it ends any process,
+/// instead of being taken and dropped by the wait.
+#[test]
+fn sigabrt_ends_an_init_that_is_not_pid_1() {
+    use std::os::unix::process::ExitStatusExt;
+    if !require_root("sigabrt_ends_an_init_that_is_not_pid_1") {
+        return;
+    }
+    let dir = TempDir::new("init-abrt");
+    let ready = dir.path().join("ready");
+    let script = format!("touch {}; exec {BUSYBOX} sleep 30", ready.display());
+    let mut cmd = Command::new(applet("dhi-bootstrap"));
+    cmd.args(["--init", "--no-drop"]).args(sh(&[], &script));
+    let init = spawn(cmd);
+    wait_until_10s("the command's ready file", || ready.exists().then_some(()));
+    let command = wait_until_10s("the command", || children(init.id()).first().copied());
+    kill(libc::SIGABRT, init.id());
+    // The command holds the output pipes open: it goes first, once the
+    // init has ended (or the wait for that has failed the test).
+    let zombie = || std::fs::read_to_string(format!("/proc/{}/stat", init.id())).is_ok_and(|s| s.contains(") Z "));
+    wait_until("the init's end", Duration::from_secs(5), || zombie().then_some(()));
+    kill(libc::SIGKILL, command);
+    let out = finish(init);
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{:?}", text(&out));
+}
