@@ -818,3 +818,32 @@ fn term_delay_holds_sigterm_from_the_engines_stop() {
     let after = term_at(&app.logs().0) - second;
     assert!(after < 1.0, "the second TERM released the first at once, not after 30s: {after:.3}s");
 }
+
+/// Issue 15's `--map-exit 143=0`: an app killed by the stop's SIGTERM
+/// leaves the container with status 0. And the leftovers: a worker the app
+/// leaves behind gets SIGTERM from the init and the time to say so.
+#[test]
+fn map_exit_and_leftovers_at_the_engines_stop() {
+    let Some(fx) = fixture("map_exit_and_leftovers_at_the_engines_stop") else { return };
+    let mut opts: Vec<String> = ["--read-only", "--cap-drop", "ALL", "--network", "none"].map(String::from).into();
+    for cap in &ENTRYPOINT_CAPS[1..] {
+        opts.extend(["--cap-add".into(), cap.to_string()]);
+    }
+    opts.extend(["-e".into(), "DROP_TO_USER=nonroot".into()]);
+
+    let mut mapped = opts.clone();
+    mapped.extend(["-e".into(), "MAP_EXIT=143=0".into()]);
+    let app = fx.start("map-exit", &refs(&mapped), &fx.app, &[BUSYBOX, "sh", "-c", "echo 'app: ready'; exec sleep 60"]);
+    app.logs_until("app: ready");
+    fx.engine.ok(&["stop", "-t", "10", &app.name]);
+    assert_eq!(app.wait(), 0, "143 mapped to 0: {:?}", app.logs());
+    assert!(app.logs().1.contains("the command's status 143 leaves as 0"), "{:?}", app.logs());
+
+    let worker = "trap 'sleep 0.3; echo app: worker flushed; exit 0' TERM; while :; do sleep 0.05; done";
+    let script = format!("{BUSYBOX} sh -c \"{worker}\" & echo 'app: ready'; sleep 1; exit 7");
+    let app = fx.start("leftovers", &refs(&opts), &fx.app, &[BUSYBOX, "sh", "-c", &script]);
+    assert_eq!(app.wait(), 7, "the app's own status: {:?}", app.logs());
+    let (out, err) = app.logs();
+    assert!(out.contains("app: worker flushed"), "the worker had its TERM and its time: {out}\n{err}");
+    assert!(err.contains("SIGTERM to the processes left"), "{err}");
+}
