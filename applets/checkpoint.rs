@@ -3,7 +3,7 @@
 //! Kubernetes startup-script DaemonSet image.
 
 use std::ffi::OsString;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argh::FromArgs;
 use nix::sys::signal::Signal;
@@ -280,7 +280,7 @@ fn run(plan: &Plan, signals: &SignalState) -> Result<u8> {
         let Some(interval) = plan.interval else {
             return Ok(0);
         };
-        if stopped || stop_signal(interval).is_some() {
+        if stopped || stop_signal(interval)?.is_some() {
             return Ok(0);
         }
     }
@@ -338,7 +338,7 @@ fn lock(plan: &Plan) -> Result<std::result::Result<record::Lock, i32>> {
         if let Some(lock) = plan.checkpoint.try_lock()? {
             return Ok(Ok(lock));
         }
-        if let Some(sig) = stop_signal(Duration::from_millis(100)) {
+        if let Some(sig) = stop_signal(Duration::from_millis(100))? {
             return Ok(Err(sig));
         }
     }
@@ -357,18 +357,6 @@ fn is_stop(sig: i32) -> bool {
 }
 
 /// Sleeps for `time`, or until SIGTERM or SIGINT, which it returns.
-fn stop_signal(time: Duration) -> Option<i32> {
-    // MAX_INTERVAL keeps the deadline representable; were it not, wait on.
-    let deadline = Instant::now().checked_add(time);
-    loop {
-        let left = match deadline {
-            Some(deadline) => Some(deadline.checked_duration_since(Instant::now())?),
-            None => None,
-        };
-        match supervise::wait_signal(left) {
-            Some(sig) if is_stop(sig) => return Some(sig),
-            Some(_) => {}
-            None => return None,
-        }
-    }
+fn stop_signal(time: Duration) -> Result<Option<i32>> {
+    supervise::wait_for_stop(time)
 }

@@ -81,6 +81,19 @@ struct Args {
     /// it cannot push input into it (TIOCSTI)
     #[argh(switch)]
     setsid: bool,
+    /// as an init, hold the first SIGTERM this long before forwarding it,
+    /// e.g. 10s (default: $TERM_DELAY); a second TERM or an INT forwards it
+    #[argh(option)]
+    term_delay: Option<String>,
+    /// as PID 1, once the command exits: SIGTERM to the processes left, this
+    /// long for them to go, then SIGKILL (default: $STOP_GRACE, else 5s; 0
+    /// exits at once)
+    #[argh(option)]
+    stop_grace: Option<String>,
+    /// as an init, map the command's exit status, FROM=TO[,...], e.g. 143=0
+    /// (default: $MAP_EXIT)
+    #[argh(option)]
+    map_exit: Option<String>,
     /// the command and its arguments
     #[argh(positional, greedy)]
     command: Vec<String>,
@@ -110,6 +123,7 @@ struct Plan {
     command: Vec<String>,
     supervise: bool,
     group_signals: bool,
+    stop: supervise::Stop,
 }
 
 impl Plan {
@@ -174,6 +188,13 @@ impl Plan {
         let own = own::resolve(source, &specs, user.as_ref().map(|target| (target.uid, target.gid)))?;
         let ignored_user = if args.no_drop { setting(env, "DROP_TO_USER")? } else { None };
         let pid1 = nix::unistd::getpid().as_raw() == 1;
+        let (term_delay, map_exit, stop_grace) =
+            (args.term_delay.as_deref(), args.map_exit.as_deref(), args.stop_grace.as_deref());
+        let stop = supervise::Stop::resolve(term_delay, map_exit, stop_grace, &|name| setting(env, name))?;
+        if let Some(what) = stop.needs_init().filter(|_| !args.init && (args.exec || !pid1)) {
+            let why = if args.exec { "--exec leaves no init" } else { "not PID 1 (add --init)" };
+            return Err(Error::new(format!("{what} needs dhi-bootstrap as the init: {why}")));
+        }
         Ok(Plan {
             secrets,
             umask,
@@ -187,6 +208,7 @@ impl Plan {
             command,
             supervise: args.init || (pid1 && !args.exec),
             group_signals: args.group_signals,
+            stop,
         })
     }
 
@@ -245,8 +267,11 @@ impl Plan {
             new_session: self.setsid,
             group_signals: self.group_signals,
             shed_startup_pages: true,
+            leave_cwd: true,
+            term_delay: self.stop.term_delay,
+            stop_grace: self.stop.stop_grace,
         };
-        supervise::supervise(&self.command, &state, options)
+        Ok(self.stop.exit_map.apply(supervise::supervise(&self.command, &state, options)?))
     }
 }
 

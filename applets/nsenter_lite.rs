@@ -105,7 +105,7 @@ pub fn main(args: &[OsString]) -> Result<u8> {
     }
     if kinds.contains(Kinds::PID) && !args.no_fork {
         let state = supervise::configure_signals()?;
-        return supervise::supervise(&command, &state, Options::default());
+        return supervise::supervise(&command, &state, Options::default()).map(supervise::die_like);
     }
     Err(supervise::exec(&command))
 }

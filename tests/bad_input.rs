@@ -224,6 +224,21 @@ fn table() -> Vec<Row> {
         row(cp, &[], &with_script(&[("CHECKPOINT_INTERVAL", "18446744073709551615")]), "18446744073709551615"),
         row(cp, &["--root", "{dir}"], &with_script(&[]), "--root"),
         row(cp, &["--target", "2147483647"], &with_script(&[]), "2147483647"),
+        // dhi-bootstrap: the init's stop steps, --term-delay, --map-exit, --stop-grace.
+        row(db, &["--init", "--no-drop", "--term-delay", "5", "{cmd}"], &[], "--term-delay \"5\": time unit"),
+        row(db, &["--init", "--no-drop", "--term-delay", "soon", "{cmd}"], &[], "--term-delay \"soon\""),
+        row(db, &["--init", "--no-drop", "--term-delay", "25h", "{cmd}"], &[], "at most 24h"),
+        row(db, &["--init", "--no-drop", "{cmd}"], &[("TERM_DELAY", "2")], "TERM_DELAY \"2\""),
+        row(db, &["--init", "--no-drop", "--stop-grace", "-1s", "{cmd}"], &[], "--stop-grace \"-1s\""),
+        row(db, &["--init", "--no-drop", "{cmd}"], &[("STOP_GRACE", "5")], "STOP_GRACE \"5\""),
+        row(db, &["--init", "--no-drop", "--map-exit", "143", "{cmd}"], &[], "\"143\" is not FROM=TO"),
+        row(db, &["--init", "--no-drop", "--map-exit", "143=256", "{cmd}"], &[], "\"256\" is not a status"),
+        row(db, &["--init", "--no-drop", "--map-exit", "1=0,1=2", "{cmd}"], &[], "1 is mapped twice"),
+        row(db, &["--init", "--no-drop", "--map-exit", "", "{cmd}"], &[], "--map-exit \"\""),
+        row(db, &["--init", "--no-drop", "{cmd}"], &[("MAP_EXIT", "x=1")], "MAP_EXIT \"x=1\""),
+        row(db, &["--exec", "--no-drop", "--map-exit", "143=0", "{cmd}"], &[], "--exec leaves no init"),
+        row(db, &["--exec", "--no-drop", "--term-delay", "2s", "{cmd}"], &[], "--term-delay (or TERM_DELAY)"),
+        row(db, &["--no-drop", "--map-exit", "143=0", "{cmd}"], &[], "not PID 1 (add --init)"),
         // hardbox itself.
         row("hardbox", &["nosuchapplet"], &[], "'nosuchapplet'"),
         // dhi-bootstrap's entrypoint steps (issue 15): --file-env, FILE_ENV.
@@ -293,6 +308,8 @@ fn table() -> Vec<Row> {
     odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("RLIMITS", bad())], "RLIMITS");
     odd(db, vec![s("--no-drop"), s("{cmd}")], vec![("OWN_PATHS", bad())], "OWN_PATHS");
     odd(db, vec![s("--no-drop"), s("--own"), bad(), s("{cmd}")], vec![], "not valid UTF-8");
+    // dhi-bootstrap: the init's stop steps.
+    odd(db, vec![s("--init"), s("--no-drop"), s("{cmd}")], vec![("TERM_DELAY", bad())], "TERM_DELAY");
     rows
 }
 

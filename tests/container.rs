@@ -848,3 +848,82 @@ fn entrypoint_steps_hand_a_secret_and_a_volume_to_a_nonroot_app() {
     let meta = std::fs::metadata(&secret).expect("stat secret");
     assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o400), "the secret file itself is untouched");
 }
+
+/// Seconds since boot, as every container on this kernel reads them too.
+fn uptime() -> f64 {
+    let text = std::fs::read_to_string("/proc/uptime").expect("read /proc/uptime");
+    text.split_whitespace().next().and_then(|s| s.parse().ok()).expect("a number in /proc/uptime")
+}
+
+/// Issue 15's `--term-delay 2s` under a real `stop`: the app's trap sees
+/// SIGTERM 2s (+-200 ms) after the stop, and the app's status is the
+/// container's. A second TERM (`kill`) releases a held one at once.
+#[test]
+fn term_delay_holds_sigterm_from_the_engines_stop() {
+    let Some(fx) = fixture("term_delay_holds_sigterm_from_the_engines_stop") else { return };
+    let script = "trap 'read up rest </proc/uptime; echo \"app: term-at $up\"; exit 42' TERM; echo 'app: ready'; \
+                  while :; do /bin/busybox sleep 1 & wait $!; done";
+    let opts = |delay: &str| -> Vec<String> {
+        let mut opts: Vec<String> = ["--read-only", "--cap-drop", "ALL", "--network", "none"].map(String::from).into();
+        for cap in &ENTRYPOINT_CAPS[1..] {
+            opts.extend(["--cap-add".into(), cap.to_string()]);
+        }
+        opts.extend(["-e".into(), "DROP_TO_USER=nonroot".into(), "-e".into(), format!("TERM_DELAY={delay}")]);
+        opts
+    };
+    let term_at = |out: &str| -> f64 {
+        let at = app_says(out, "term-at");
+        assert_eq!(at.len(), 1, "one TERM seen: {out}");
+        at[0].parse().expect("uptime seconds")
+    };
+
+    let app = fx.start("term-delay", &refs(&opts("2s")), &fx.app, &[BUSYBOX, "sh", "-c", script]);
+    app.logs_until("app: ready");
+    let stopped = uptime();
+    fx.engine.ok(&["stop", "-t", "10", &app.name]);
+    assert_eq!(app.wait(), 42, "the app's own status: {:?}", app.logs());
+    let (out, err) = app.logs();
+    let held = term_at(&out) - stopped;
+    assert!((1.8..=2.2).contains(&held), "TERM reached the app {held:.3}s after the stop, want 2s: {out}\n{err}");
+    assert!(err.contains("SIGTERM: forwarding it in 2s (--term-delay)"), "{err}");
+
+    let app = fx.start("term-delay-twice", &refs(&opts("30s")), &fx.app, &[BUSYBOX, "sh", "-c", script]);
+    app.logs_until("app: ready");
+    fx.engine.ok(&["kill", "--signal", "TERM", &app.name]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(app_says(&app.logs().0, "term-at").is_empty(), "the first TERM is held: {:?}", app.logs());
+    let second = uptime();
+    fx.engine.ok(&["kill", "--signal", "TERM", &app.name]);
+    assert_eq!(app.wait(), 42, "{:?}", app.logs());
+    let after = term_at(&app.logs().0) - second;
+    assert!(after < 1.0, "the second TERM released the first at once, not after 30s: {after:.3}s");
+}
+
+/// Issue 15's `--map-exit 143=0`: an app killed by the stop's SIGTERM
+/// leaves the container with status 0. And the leftovers: a worker the app
+/// leaves behind gets SIGTERM from the init and the time to say so.
+#[test]
+fn map_exit_and_leftovers_at_the_engines_stop() {
+    let Some(fx) = fixture("map_exit_and_leftovers_at_the_engines_stop") else { return };
+    let mut opts: Vec<String> = ["--read-only", "--cap-drop", "ALL", "--network", "none"].map(String::from).into();
+    for cap in &ENTRYPOINT_CAPS[1..] {
+        opts.extend(["--cap-add".into(), cap.to_string()]);
+    }
+    opts.extend(["-e".into(), "DROP_TO_USER=nonroot".into()]);
+
+    let mut mapped = opts.clone();
+    mapped.extend(["-e".into(), "MAP_EXIT=143=0".into()]);
+    let app = fx.start("map-exit", &refs(&mapped), &fx.app, &[BUSYBOX, "sh", "-c", "echo 'app: ready'; exec sleep 60"]);
+    app.logs_until("app: ready");
+    fx.engine.ok(&["stop", "-t", "10", &app.name]);
+    assert_eq!(app.wait(), 0, "143 mapped to 0: {:?}", app.logs());
+    assert!(app.logs().1.contains("the command's status 143 leaves as 0"), "{:?}", app.logs());
+
+    let worker = "trap 'sleep 0.3; echo app: worker flushed; exit 0' TERM; while :; do sleep 0.05; done";
+    let script = format!("{BUSYBOX} sh -c \"{worker}\" & echo 'app: ready'; sleep 1; exit 7");
+    let app = fx.start("leftovers", &refs(&opts), &fx.app, &[BUSYBOX, "sh", "-c", &script]);
+    assert_eq!(app.wait(), 7, "the app's own status: {:?}", app.logs());
+    let (out, err) = app.logs();
+    assert!(out.contains("app: worker flushed"), "the worker had its TERM and its time: {out}\n{err}");
+    assert!(err.contains("SIGTERM to the processes left"), "{err}");
+}

@@ -3,15 +3,42 @@
 //! One function per concern, as in tini: `configure_signals` blocks what we
 //! forward, `spawn` forks and execs with the original signal state restored,
 //! `wait_signal` waits synchronously (no handlers, no threads), `forward`
-//! passes a signal on, `reap` collects every exited child.
+//! passes a signal on, `reap` collects every exited child. What the init
+//! does at stop and exit (`--term-delay`, `--map-exit`, the leftovers) is in
+//! `stop`.
+//!
+//! # Signals: a blocked mask in the init loop, signal-hook everywhere else
+//!
+//! The init loop blocks every signal it forwards and takes them one by one
+//! with `sigtimedwait`, as tini does, and registers no handler:
+//! - queued real-time signals each reach the command, with their count; a
+//!   handler that wakes the loop through a pipe or a flag collapses them
+//!   into one;
+//! - a signal taken synchronously is handled by ordinary code (fork, kill,
+//!   waitpid, log lines), never in signal context;
+//! - a signal that comes before the command runs (a `docker stop` during the
+//!   routes or the drop) stays queued, and is forwarded once it runs;
+//! - the mask is what the command gets back before exec, so it inherits
+//!   the signal state hardbox was given and no handler of ours.
+//!
+//! Outside that loop, where a signal only has to end a wait and two of the
+//! same kind mean no more than one, the handler is signal-hook's
+//! (`wait_for_stop`): its registry makes the handler async-signal-safe, and
+//! none of it starts a thread (no iterator), so hardbox stays
+//! single-threaded for setns and credential changes. The dispositions this
+//! module sets (SIG_IGN, SIG_DFL) run no code and stay on nix.
 
 use std::ffi::CString;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::unistd::{execvp, fork, getpid, setpgid, tcsetpgrp, ForkResult, Pid};
+
+pub mod stop;
+
+pub use stop::{ExitMap, Stop};
 
 use crate::error::{describe, Error, Result, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND};
 use crate::{debug, error};
@@ -35,6 +62,15 @@ pub struct Options {
     /// Once the child runs, give back the pages of hardbox's start-up code:
     /// for an init that stays resident as long as its command.
     pub shed_startup_pages: bool,
+    /// Once the child runs, move to `/`, as dumb-init and catatonit do: an
+    /// init that stays in the WORKDIR pins it for the container's life (a
+    /// volume mounted there cannot be unmounted). The child keeps its own.
+    pub leave_cwd: bool,
+    /// Hold the first SIGTERM this long before it is forwarded.
+    pub term_delay: Option<Duration>,
+    /// As PID 1, once the command exits: how long the processes left get
+    /// between SIGTERM and SIGKILL. Zero: exit at once.
+    pub stop_grace: Duration,
 }
 
 /// The signal state hardbox started with, restored in the child before exec.
@@ -76,12 +112,21 @@ static SIGPIPE_WAS_IGNORED: AtomicBool = AtomicBool::new(false);
 static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
 
 extern "C" fn record_sigpipe() {
+    SIGPIPE_WAS_IGNORED.store(is_ignored(libc::SIGPIPE), Ordering::Relaxed);
+}
+
+fn is_ignored(sig: libc::c_int) -> bool {
     // SAFETY: a null new action only reads the current one into `old`.
-    let ignored = unsafe {
+    unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
-    };
-    SIGPIPE_WAS_IGNORED.store(ignored, Ordering::Relaxed);
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Ignored (SIG_IGN) or default: the only dispositions that cross an exec.
+fn disposition(ignored: bool) -> SigAction {
+    let handler = if ignored { SigHandler::SigIgn } else { SigHandler::SigDfl };
+    SigAction::new(handler, SaFlags::empty(), SigSet::empty())
 }
 
 /// Gives SIGPIPE back the disposition hardbox was started with (only
@@ -90,9 +135,8 @@ extern "C" fn record_sigpipe() {
 fn restore_sigpipe() {
     // Referenced here so that no link step can leave it out.
     std::hint::black_box(&RECORD_SIGPIPE);
-    let handler = if SIGPIPE_WAS_IGNORED.load(Ordering::Relaxed) { SigHandler::SigIgn } else { SigHandler::SigDfl };
     // SAFETY: SIG_IGN and SIG_DFL run no code of ours in signal context.
-    let _ = unsafe { sigaction(Signal::SIGPIPE, &SigAction::new(handler, SaFlags::empty(), SigSet::empty())) };
+    let _ = unsafe { sigaction(Signal::SIGPIPE, &disposition(SIGPIPE_WAS_IGNORED.load(Ordering::Relaxed))) };
 }
 
 /// The error for a failed exec, with the status DESIGN.md assigns to it.
@@ -125,12 +169,9 @@ fn c_strings(argv: &[String]) -> Result<Vec<CString>> {
 /// the command itself and its exit status would be lost.
 pub fn configure_signals() -> Result<SignalState> {
     let forwarded = forwarded_signals();
-    let mut block = forwarded;
-    // SAFETY: `block` is an initialised sigset_t and SIGCHLD a valid signal.
-    unsafe { libc::sigaddset(&mut block, libc::SIGCHLD) };
     let mut mask = SigSet::empty();
-    // SAFETY: `block` was built by sigemptyset/sigaddset.
-    let block = unsafe { SigSet::from_sigset_t_unchecked(block) };
+    // SAFETY: the set was built by sigemptyset/sigaddset.
+    let block = unsafe { SigSet::from_sigset_t_unchecked(blocked_signals()) };
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut mask))
         .map_err(|e| Error::sys("blocking signals", e, None))?;
     let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
@@ -165,6 +206,17 @@ fn forwarded_signals() -> libc::sigset_t {
         }
         set
     }
+}
+
+/// What `configure_signals` blocks and `wait_signal` waits for: the
+/// forwarded signals and SIGCHLD. Exactly that set: waiting on a full one
+/// would swallow a SIGABRT sent to an init that is not PID 1, which must
+/// end it as it ends any other process.
+fn blocked_signals() -> libc::sigset_t {
+    let mut set = forwarded_signals();
+    // SAFETY: `set` is an initialised sigset_t and SIGCHLD a valid signal.
+    unsafe { libc::sigaddset(&mut set, libc::SIGCHLD) };
+    set
 }
 
 /// Whether the signal numbered `sig` is one that `supervise` forwards.
@@ -237,30 +289,111 @@ fn restore_signals(state: &SignalState) {
         let _ = sigaction(Signal::SIGCHLD, &state.chld);
     }
     restore_sigpipe();
+    if STOP_HANDLED.load(Ordering::Relaxed) {
+        // wait_for_stop's handlers give way to what hardbox was given: done
+        // before the unmask, a TERM in between ends the child (or is
+        // ignored, as it was) instead of running our handler.
+        // SAFETY: SIG_IGN and SIG_DFL run no code of ours in signal context.
+        unsafe {
+            let _ = sigaction(Signal::SIGTERM, &disposition(TERM_WAS_IGNORED.load(Ordering::Relaxed)));
+            let _ = sigaction(Signal::SIGINT, &disposition(INT_WAS_IGNORED.load(Ordering::Relaxed)));
+        }
+    }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&state.mask), None);
 }
 
-/// Waits for one of the blocked signals, at most `timeout` when given.
-/// Returns None when the time ran out.
-pub fn wait_signal(timeout: Option<Duration>) -> Option<libc::c_int> {
-    // SAFETY: the set is initialised by sigfillset; sigtimedwait writes only
-    // into `info`; with a null timeout it waits without limit.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let spec = timeout
-            .map(|t| libc::timespec { tv_sec: t.as_secs().min(i64::MAX as u64) as _, tv_nsec: t.subsec_nanos() as _ });
+/// Waits for one of the signals `configure_signals` blocked, at most
+/// `timeout` when given. Ok(None) when the time ran out; an error other than
+/// that or EINTR is fatal: the init can no longer take its signals.
+fn wait_signal(timeout: Option<Duration>) -> Result<Option<libc::c_int>> {
+    let set = blocked_signals();
+    let spec = timeout.map(timespec);
+    let spec_ptr = spec.as_ref().map_or(std::ptr::null(), |s| s as *const libc::timespec);
+    loop {
+        // SAFETY: `set` is initialised; sigtimedwait writes only into
+        // `info`; with a null timeout it waits without limit.
+        let sig = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::sigtimedwait(&set, &mut info, spec_ptr)
+        };
+        if sig > 0 {
+            return Ok(Some(sig));
+        }
+        match Errno::last() {
+            Errno::EINTR => continue,
+            Errno::EAGAIN => return Ok(None),
+            e => return Err(Error::sys("waiting for signals (sigtimedwait)", e, None)),
+        }
+    }
+}
+
+fn timespec(time: Duration) -> libc::timespec {
+    libc::timespec { tv_sec: time.as_secs().min(i64::MAX as u64) as _, tv_nsec: time.subsec_nanos() as _ }
+}
+
+/// A signal's name for messages: signal-hook's (`SIGTERM`), or
+/// `SIGRTMIN+N` for a real-time one, which it does not name.
+pub fn signal_name(sig: libc::c_int) -> String {
+    match signal_hook::low_level::signal_name(sig) {
+        Some(name) => name.to_string(),
+        None if sig >= libc::SIGRTMIN() => format!("SIGRTMIN+{}", sig - libc::SIGRTMIN()),
+        None => format!("signal {sig}"),
+    }
+}
+
+/// The signal `wait_for_stop` saw, 0 for none: set by signal-hook's handler.
+static STOP_SEEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether `wait_for_stop` has registered its handlers, and whether TERM
+/// and INT were ignored before (for the command, which gets that back).
+static STOP_HANDLED: AtomicBool = AtomicBool::new(false);
+static TERM_WAS_IGNORED: AtomicBool = AtomicBool::new(false);
+static INT_WAS_IGNORED: AtomicBool = AtomicBool::new(false);
+
+/// Sleeps for `time`, or until SIGTERM or SIGINT comes, which it returns:
+/// for a wait outside the init loop (between two runs of a command, for a
+/// lock), where a signal only ends the wait. The first call registers
+/// signal-hook handlers and blocks both signals; each wait unblocks them
+/// only inside `ppoll`, atomically, so one that comes between two waits is
+/// kept for the next instead of lost in the gap.
+pub fn wait_for_stop(time: Duration) -> Result<Option<libc::c_int>> {
+    let stops = [libc::SIGTERM, libc::SIGINT];
+    if !STOP_HANDLED.swap(true, Ordering::Relaxed) {
+        let mut block = SigSet::empty();
+        block.add(Signal::SIGTERM);
+        block.add(Signal::SIGINT);
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), None)
+            .map_err(|e| Error::sys("blocking SIGTERM and SIGINT", e, None))?;
+        TERM_WAS_IGNORED.store(is_ignored(libc::SIGTERM), Ordering::Relaxed);
+        INT_WAS_IGNORED.store(is_ignored(libc::SIGINT), Ordering::Relaxed);
+        for sig in stops {
+            signal_hook::flag::register_usize(sig, &STOP_SEEN, sig as usize)
+                .map_err(|e| Error::new(format!("handling {}: {e}", signal_name(sig))))?;
+        }
+    }
+    let mut during = SigSet::thread_get_mask().map_err(|e| Error::sys("reading the signal mask", e, None))?;
+    during.remove(Signal::SIGTERM);
+    during.remove(Signal::SIGINT);
+    // A time too far to represent: wait on, without a limit.
+    let deadline = Instant::now().checked_add(time);
+    loop {
+        match STOP_SEEN.swap(0, Ordering::SeqCst) {
+            0 => {}
+            sig => return Ok(Some(sig as libc::c_int)),
+        }
+        let spec = match deadline {
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) => Some(timespec(left)),
+                None => return Ok(None),
+            },
+            None => None,
+        };
         let spec_ptr = spec.as_ref().map_or(std::ptr::null(), |s| s as *const libc::timespec);
-        loop {
-            let sig = libc::sigtimedwait(&set, &mut info, spec_ptr);
-            if sig > 0 {
-                return Some(sig);
-            }
-            match Errno::last() {
-                Errno::EINTR => continue,
-                _ => return None,
-            }
+        // SAFETY: no descriptors to poll (a null array of length 0); the
+        // timeout and the mask are read only for the length of the call.
+        let rc = unsafe { libc::ppoll(std::ptr::null_mut(), 0, spec_ptr, during.as_ref()) };
+        if rc < 0 && Errno::last() != Errno::EINTR {
+            return Err(Error::sys("waiting for SIGTERM or SIGINT (ppoll)", Errno::last(), None));
         }
     }
 }
@@ -272,11 +405,15 @@ pub fn forward(child: Pid, sig: libc::c_int, options: Options) {
     // nix::Signal value, hence the raw call.
     let rc = unsafe { libc::kill(target, sig) };
     if rc != 0 {
-        debug!("forwarding signal {sig} to {target}: {}", describe(Errno::last()));
+        debug!("forwarding {} to {target}: {}", signal_name(sig), describe(Errno::last()));
     } else {
-        debug!("forwarded signal {sig} to {target}");
+        debug!("forwarded {} to {target}", signal_name(sig));
     }
 }
+
+/// The signal the last supervised command died of, 0 when it exited: what
+/// `die_like` needs, and a status (143) cannot tell from an exit(143).
+static COMMAND_KILLED_BY: AtomicI32 = AtomicI32::new(0);
 
 /// Collects every child that has exited, without blocking. Returns the exit
 /// status of `main` if it was among them.
@@ -285,6 +422,8 @@ pub fn reap(main: Pid) -> Option<u8> {
     while let Some((pid, status)) = wait_any() {
         let code = exit_status(status);
         if pid == main {
+            let killed_by = if libc::WIFSIGNALED(status) { libc::WTERMSIG(status) } else { 0 };
+            COMMAND_KILLED_BY.store(killed_by, Ordering::Relaxed);
             main_status = code;
         } else {
             debug!("reaped {pid}");
@@ -340,27 +479,40 @@ pub fn supervise_observing(
     mut seen: impl FnMut(libc::c_int),
 ) -> Result<u8> {
     let child = spawn(argv, state, options)?;
+    if options.leave_cwd {
+        // The command runs already: a failure here costs only the pin.
+        if let Err(e) = nix::unistd::chdir("/") {
+            error!("{}", Error::sys("changing to / after starting the command", e, None));
+        }
+    }
     // Shedding parses /proc/self/smaps: worth it for a command that stays,
     // not for one that is done within the first moments (issue 8's start row).
     let mut shed_at = options.shed_startup_pages.then(|| Instant::now() + SHED_AFTER);
+    let mut held = stop::TermDelay::default();
     loop {
-        let timeout = shed_at.map(|at| at.saturating_duration_since(Instant::now()));
-        match wait_signal(timeout) {
+        let timeout = [shed_at, held.due()].into_iter().flatten().min();
+        match wait_signal(timeout.map(|at| at.saturating_duration_since(Instant::now())))? {
             Some(libc::SIGCHLD) => {
                 if let Some(status) = reap(child) {
+                    stop::end_leftovers(options)?;
                     return Ok(status);
                 }
             }
             Some(sig) if is_forwarded(state, sig) => {
                 seen(sig);
-                forward(child, sig, options);
-            }
-            Some(_) => {}
-            None => {
-                if shed_at.take().is_some() {
-                    shed_startup_pages();
+                for sig in held.on_signal(sig, options.term_delay) {
+                    forward(child, sig, options);
                 }
             }
+            Some(_) | None => {}
+        }
+        let now = Instant::now();
+        if held.release_if_due(now) {
+            forward(child, libc::SIGTERM, options);
+        }
+        if shed_at.is_some_and(|at| at <= now) {
+            shed_at = None;
+            shed_startup_pages();
         }
     }
 }
@@ -412,6 +564,26 @@ fn shed_candidate(line: &str) -> Option<Option<(usize, usize)>> {
     Some((read_only_private && inode != "0" && end > start).then_some((start, end)))
 }
 
+/// Ends this process as the supervised command ended, when a signal killed
+/// it: util-linux nsenter does so, and whoever waits for us then sees the
+/// signal, not an exit status. Returns `status` (for an exit with it) when
+/// the command exited, as PID 1 (which the kernel shields from its own
+/// signals), and for a signal signal-hook cannot emulate (real-time ones).
+pub fn die_like(status: u8) -> u8 {
+    let sig = COMMAND_KILLED_BY.load(Ordering::Relaxed);
+    let named = signal_hook::low_level::signal_name(sig).is_some();
+    if sig == 0 || i32::from(status) != 128 + sig || !named || nix::unistd::getpid().as_raw() == 1 {
+        return status;
+    }
+    // The command's core dump is the command's; one of hardbox is noise.
+    // SAFETY: PR_SET_DUMPABLE takes an integer flag and touches no memory.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    // Only a signal whose default is to ignore or stop returns here, and no
+    // such signal ends a process.
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    status
+}
+
 /// Makes orphaned descendants come to us even when we are not PID 1.
 pub fn become_subreaper() -> Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory.
@@ -449,6 +621,21 @@ mod tests {
         for sig in [libc::SIGCHLD, libc::SIGSEGV, libc::SIGKILL, libc::SIGSTOP, libc::SIGABRT, libc::SIGSYS] {
             assert!(!has(sig), "{sig} not forwarded");
         }
+    }
+
+    #[test]
+    fn signals_are_named_real_time_ones_too() {
+        assert_eq!(signal_name(libc::SIGTERM), "SIGTERM");
+        assert_eq!(signal_name(libc::SIGRTMIN() + 3), "SIGRTMIN+3");
+        assert_eq!(signal_name(0), "signal 0");
+    }
+
+    #[test]
+    fn the_wait_set_is_the_blocked_set() {
+        let set = blocked_signals();
+        let has = |sig| unsafe { libc::sigismember(&set, sig) == 1 };
+        assert!(has(libc::SIGCHLD) && has(libc::SIGTERM));
+        assert!(!has(libc::SIGABRT), "an init that is not PID 1 must die of SIGABRT");
     }
 
     #[test]
