@@ -2,16 +2,16 @@
 //!
 //! Three stages, so that callers can resolve and validate everything before
 //! they touch the system: [`UserSpec::parse`] and [`parse_caps`] are pure;
-//! [`Target::resolve`] does every lookup (/etc/passwd and /etc/group through
-//! musl's getpwnam_r/getgrnam_r/getgrouplist, which return lookup errors
-//! apart from "no such entry", unlike uzers) and checks that the drop
-//! can succeed; [`drop`] changes the credentials in the order the kernel
-//! requires, then reads the real state back and fails closed on any
+//! [`Target::resolve`] does every lookup (through uzers, each answer checked
+//! against the /etc/passwd or /etc/group line it came from) and checks that
+//! the drop can succeed; [`drop()`] changes the credentials in the order the
+//! kernel requires, then reads the real state back and fails closed on any
 //! difference.
 //!
-//! One file per concept: [`spec`] (what was written), [`accounts`] (passwd
-//! and group), [`caps`] (capability sets and their system calls), [`drop`]
-//! (the change and its verification), [`env`] (the command's environment).
+//! One file per concept: `spec` (what was written), `accounts` (who a name
+//! or number is), `lines` (passwd and group lines as musl reads them),
+//! `caps` (capability sets and their system calls), `drop` (the change and
+//! its verification), `env` (the command's environment).
 
 use std::fmt;
 
@@ -19,6 +19,9 @@ mod accounts;
 mod caps;
 mod drop;
 mod env;
+mod lines;
+#[cfg(test)]
+mod matrix;
 mod spec;
 
 pub use caps::{cap_name, parse_caps, CapSet, CAP_NAMES};
@@ -27,9 +30,13 @@ pub use env::apply_environment;
 pub use spec::{parse_groups, Id, UserSpec};
 
 use crate::error::{Error, Result};
-use accounts::{group_id, member_of, user_by_name, user_by_uid};
+use accounts::{Accounts, System};
 use caps::{CAP_SETGID, CAP_SETPCAP, CAP_SETUID};
 use drop::State;
+
+/// The most supplementary groups a process can have (linux/limits.h; musl's
+/// sysconf answers 32, a limit of its own that the kernel does not have).
+const NGROUPS_MAX: usize = 65536;
 
 /// What the caller asks for besides the user spec.
 #[derive(Debug, Clone, Default)]
@@ -85,12 +92,24 @@ impl Target {
     /// which must already be in place (it cannot change them).
     pub fn resolve(spec: &UserSpec, options: &DropOptions) -> Result<Target> {
         let caller = State::read()?;
+        let target = Target::plan(spec, options, &caller, &System)?;
+        target.check_preconditions(&caller)?;
+        Ok(target)
+    }
+
+    /// The user-spec table: who `spec` is, for this caller.
+    fn plan(spec: &UserSpec, options: &DropOptions, caller: &State, accounts: &impl Accounts) -> Result<Target> {
+        let group_id = |group: &Id| match group {
+            // A number need not exist (gosu and the kernel agree).
+            Id::Number(gid) => Ok(*gid),
+            Id::Name(name) => accounts.group_by_name(name),
+        };
         let (uid, entry) = match &spec.user {
             Id::Name(name) => {
-                let user = user_by_name(name)?;
+                let user = accounts.user_by_name(name)?;
                 (user.uid, Some(user))
             }
-            Id::Number(uid) => (*uid, user_by_uid(*uid)?),
+            Id::Number(uid) => (*uid, accounts.user_by_uid(*uid)?),
         };
         let name = entry.as_ref().map_or_else(|| uid.to_string(), |user| user.name.clone());
         let home = match entry.as_ref().map(|user| user.dir.clone()) {
@@ -116,12 +135,19 @@ impl Target {
             (Some(list), _, _) => list.iter().map(group_id).collect::<Result<Vec<u32>>>()?,
             (None, Some(_), _) => vec![gid],
             (None, None, _) if !privileged => caller.groups.clone(),
-            (None, None, Some(user)) => member_of(&user.name, gid)?,
+            (None, None, Some(user)) => accounts.member_of(&user.name, gid)?,
             (None, None, None) => vec![gid],
         };
         let groups = sorted_set(groups);
+        if groups.len() > NGROUPS_MAX {
+            return Err(Error::new(format!(
+                "{name} would be in {} supplementary groups, more than the kernel's NGROUPS_MAX ({NGROUPS_MAX}): \
+                 remove memberships from /etc/group, or pass --groups",
+                groups.len()
+            )));
+        }
         let set_groups = groups != caller.groups;
-        let target = Target {
+        Ok(Target {
             name,
             uid,
             gid,
@@ -131,9 +157,7 @@ impl Target {
             no_new_privs: !options.allow_new_privs,
             keep_bounding: !privileged && !caller.effective.has(CAP_SETPCAP),
             set_groups,
-        };
-        target.check_preconditions(&caller)?;
-        Ok(target)
+        })
     }
 
     /// Refuses, before anything changes, a drop that would fail half-way.
