@@ -7,6 +7,7 @@ use nix::errno::Errno;
 use nix::unistd::{Gid, Uid};
 
 use super::caps::{cap_name, capget, capset, last_cap, prctl, CapSet, CAP_SETUID};
+use super::keyring::{self, Session};
 use super::{sorted_set, Target};
 use crate::error::{Error, Result};
 
@@ -97,12 +98,21 @@ pub fn drop(target: &Target) -> Result<()> {
         prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, cap as libc::c_ulong)
             .map_err(|e| step(&format!("raising {} in the ambient set", cap_name(cap)), e))?;
     }
-    verify(target)
+    // After setresuid, so that the new keyring belongs to the target.
+    let session = keyring::join_new().map_err(|e| step("joining a new session keyring", e))?;
+    verify(target, session)
 }
 
 /// Reads the real state back and compares it with what was asked.
-fn verify(target: &Target) -> Result<()> {
+fn verify(target: &Target, session: Session) -> Result<()> {
     target.matches(&State::read()?)?;
+    match (session, keyring::current()) {
+        (Session::Joined(joined), Session::Joined(now)) if joined == now => {}
+        (Session::Unavailable(_), Session::Unavailable(_)) => {}
+        (joined, now) => {
+            return Err(mismatch(target, &format!("the session keyring is {now:?}, want the new {joined:?}")));
+        }
+    }
     if target.uid != 0 && !target.keep.has(CAP_SETUID) {
         match nix::unistd::setuid(Uid::from_raw(0)) {
             Err(Errno::EPERM) => {}

@@ -10,8 +10,9 @@
 //!
 //! One file per concept: `spec` (what was written), `accounts` (who a name
 //! or number is), `lines` (passwd and group lines as musl reads them),
-//! `caps` (capability sets and their system calls), `drop` (the change and
-//! its verification), `env` (the command's environment).
+//! `caps` (capability sets and their system calls), `keyring` (the session
+//! keyring), `drop` (the change and its verification), `env` (the
+//! command's environment).
 
 use std::fmt;
 
@@ -19,6 +20,7 @@ mod accounts;
 mod caps;
 mod drop;
 mod env;
+mod keyring;
 mod lines;
 #[cfg(test)]
 mod matrix;
@@ -26,7 +28,7 @@ mod spec;
 
 pub use caps::{cap_name, parse_caps, CapSet, CAP_NAMES};
 pub use drop::drop;
-pub use env::apply_environment;
+pub use env::{apply_environment, search_path};
 pub use spec::{parse_groups, Id, UserSpec};
 
 use crate::error::{Error, Result};
