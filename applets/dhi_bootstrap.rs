@@ -143,6 +143,7 @@ impl Plan {
             }
             None => info!("--no-drop: staying uid {}, gid {}", nix::unistd::getuid(), nix::unistd::getgid()),
         }
+        privilege::resolve_command(&mut self.command)?;
         let Some(state) = signals else {
             return Err(supervise::exec(&self.command));
         };

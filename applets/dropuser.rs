@@ -61,10 +61,8 @@ pub fn main(args: &[OsString]) -> Result<u8> {
     privilege::drop(&target)?;
     privilege::apply_environment(&target, args.reset_env);
     // Searched as the target, in the PATH the command gets.
-    let Some(program) = privilege::search_path(&command[0]) else {
-        return Err(supervise::exec_error(&command[0], Errno::ENOENT));
-    };
-    let command: Vec<String> = [program].into_iter().chain(command[1..].iter().cloned()).collect();
+    let mut command = command.to_vec();
+    privilege::resolve_command(&mut command)?;
     info!("running {} as {target}", command[0]);
     if args.setsid {
         return run_in_new_session(&command);

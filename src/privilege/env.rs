@@ -4,9 +4,12 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
+use nix::errno::Errno;
 use nix::unistd::AccessFlags;
 
 use super::Target;
+use crate::error::Result;
+use crate::supervise;
 
 /// PATH after `--reset-env`: Docker's default.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -43,6 +46,19 @@ fn clear() {
     // SAFETY: single-threaded (no other thread reads the environment), and
     // nothing holds a pointer into it: std copies what getenv returns.
     unsafe { libc::clearenv() };
+}
+
+/// Puts the program [`search_path`] finds in argv[0], so that the exec
+/// searches nothing; 127 (command not found) when there is none.
+pub fn resolve_command(argv: &mut [String]) -> Result<()> {
+    let Some(command) = argv.first_mut() else { return Ok(()) };
+    match search_path(command) {
+        Some(program) => {
+            *command = program;
+            Ok(())
+        }
+        None => Err(supervise::exec_error(command, Errno::ENOENT)),
+    }
 }
 
 /// The program `command` names, as execvp would find it but safely: a name

@@ -28,7 +28,7 @@ mod spec;
 
 pub use caps::{cap_name, parse_caps, CapSet, CAP_NAMES};
 pub use drop::drop;
-pub use env::{apply_environment, search_path};
+pub use env::{apply_environment, resolve_command, search_path};
 pub use spec::{parse_groups, Id, UserSpec};
 
 use crate::error::{Error, Result};
