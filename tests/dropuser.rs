@@ -175,6 +175,9 @@ fn refused_rows_change_nothing_and_run_nothing() {
     let Some(image) = image() else { return };
     let rows: &[(&[&str], &str)] = &[
         (&["bogus"], "unknown user \"bogus\""),
+        // uzers cannot tell a missing entry from an unreadable file: both said.
+        (&["bogus"], "no such entry in /etc/passwd (or /etc/passwd could not be read"),
+        (&["node:bogus"], "no such entry in /etc/group (or /etc/group could not be read"),
         (&["0day"], "unknown user \"0day\""),
         (&["--allow-root", "0:bogus"], "unknown group \"bogus\""),
         (&["--allow-root", "0:0day"], "unknown group \"0day\""),
