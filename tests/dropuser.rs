@@ -175,6 +175,9 @@ fn refused_rows_change_nothing_and_run_nothing() {
     let Some(image) = image() else { return };
     let rows: &[(&[&str], &str)] = &[
         (&["bogus"], "unknown user \"bogus\""),
+        // uzers cannot tell a missing entry from an unreadable file: both said.
+        (&["bogus"], "no such entry in /etc/passwd (or /etc/passwd could not be read"),
+        (&["node:bogus"], "no such entry in /etc/group (or /etc/group could not be read"),
         (&["0day"], "unknown user \"0day\""),
         (&["--allow-root", "0:bogus"], "unknown group \"bogus\""),
         (&["--allow-root", "0:0day"], "unknown group \"0day\""),
@@ -591,4 +594,230 @@ fn the_command_inherits_exactly_the_callers_descriptors() {
         let (given, seen) = fds(dropuser);
         assert_eq!(seen, given, "{dropuser}");
     }
+}
+
+/// Issue 18.8: musl keeps `node:` as one member and reads 4294967296 as 0.
+/// The first line must not put node in group 0; the second must not vouch
+/// for it.
+#[test]
+fn group_lines_musl_reads_otherwise_are_refused_not_believed() {
+    if !require_root("group_lines_musl_reads_otherwise_are_refused_not_believed") {
+        return;
+    }
+    let Some(image) = image() else { return };
+    let rows: &[(&str, Result<&[u32], &str>)] = &[
+        ("evil:x:4294967296:node\nfake:x:0:node:\n", Err("/etc/group line 10 (\"evil\")")),
+        ("evil:x:4294967296:node\n", Err("musl reads its ids as 0")),
+        ("fake:x:0:node:\n", Ok(&[1000])),
+        ("empty:x::node\n", Err("/etc/group line 10 (\"empty\")")),
+        ("twice:x:77:multi,,node\n", Ok(&[1000])),
+        ("spaced:x:78: node\n", Ok(&[1000])),
+        ("good:x:79:multi,node\n", Ok(&[79, 1000])),
+    ];
+    for (lines, want) in rows {
+        image.write("etc/group", &format!("{GROUP}{lines}"), 0o644);
+        let (out, ran) = probe(&image, &[], &["node"]);
+        match want {
+            Ok(groups) => {
+                let want = Want { uid: 1000, gid: 1000, groups, home: "/home/node", user: "node" };
+                assert_became(lines, &out, ran, &want, 0);
+            }
+            Err(needle) => {
+                assert_refused(&out, "dropuser", needle);
+                assert!(!ran, "{lines:?}: must not run");
+            }
+        }
+    }
+}
+
+/// Issue 18.10: more than 32 groups works (musl's sysconf says 32), up to
+/// the kernel's NGROUPS_MAX; past it, a refusal that says so.
+#[test]
+fn supplementary_groups_up_to_ngroups_max() {
+    if !require_root("supplementary_groups_up_to_ngroups_max") {
+        return;
+    }
+    let Some(image) = image() else { return };
+    let with_groups = |n: u32| {
+        let lines: String = (0..n).map(|i| format!("g{i}:x:{}:node\n", 100_000 + i)).collect();
+        image.write("etc/group", &format!("{GROUP}{lines}"), 0o644);
+    };
+    with_groups(40);
+    let (out, ran) = probe(&image, &[], &["node"]);
+    let groups: Vec<u32> =
+        (100_000..100_040).chain([1000]).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let want = Want { uid: 1000, gid: 1000, groups: &groups, home: "/home/node", user: "node" };
+    assert_became("node in 41 groups", &out, ran, &want, 0);
+
+    // busybox id would take minutes over 65536 groups: grep reads its own.
+    let status = |spec: &str| {
+        image
+            .command(&["/bin/dropuser", spec, "grep", "-E", "^(Uid|Groups):", "/proc/self/status"])
+            .output()
+            .expect("unshare")
+    };
+    with_groups(65_535);
+    let out = status("node");
+    assert!(out.status.success(), "65536 groups: {}", text(&out).1);
+    let r = report(&out);
+    assert_eq!(r.get("Groups").map(|g| g.split_whitespace().count()), Some(65_536));
+    assert_eq!(r.get("Uid").map(String::as_str), Some("1000\t1000\t1000\t1000"));
+
+    with_groups(65_536);
+    let out = status("node");
+    assert_refused(&out, "dropuser", "65537 supplementary groups, more than the kernel's NGROUPS_MAX (65536)");
+}
+
+/// Issue 18.2: a key root added to its session keyring is the command's
+/// to read unless the drop gives it a keyring of its own. Run on the host
+/// (keyctl is not in the scratch image), in a session keyring made for
+/// the test, as the host's nobody.
+#[test]
+fn the_callers_session_keyring_stays_behind() {
+    if !require_root("the_callers_session_keyring_stays_behind") || !require_tool("keyring", "keyctl") {
+        return;
+    }
+    let dropuser = common::applet("dropuser");
+    let script = r#"id=$(keyctl add user hardbox-test secret @s) || exit 99
+keyctl print "$id"
+"$0" nobody keyctl print "$id"; echo "print=$?"
+"$0" nobody keyctl rdescribe @s; echo "describe=$?""#;
+    let out = std::process::Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", script])
+        .arg(&dropuser)
+        .output()
+        .expect("keyctl session");
+    let (stdout, stderr) = text(&out);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.first(), Some(&"secret"), "root reads its own key: {stdout} {stderr}");
+    assert_eq!(lines.iter().filter(|l| **l == "secret").count(), 1, "nobody must not read it: {stdout} {stderr}");
+    assert!(lines.contains(&"print=1"), "{stdout} {stderr}");
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    // A keyring of nobody's own, anonymous (_ses), not root's.
+    let describe = lines.iter().find(|l| l.starts_with("keyring;")).unwrap_or_else(|| panic!("{stdout} {stderr}"));
+    assert!(describe.starts_with("keyring;65534;65534;") && describe.ends_with(";_ses"), "{describe}");
+}
+
+/// Runs `argv` (argv[0] an absolute path) with exactly `env` as its
+/// environment, duplicates and malformed entries included, which
+/// std::process::Command cannot produce.
+fn run_with_raw_env(argv: &[&str], env: &[&str]) -> Output {
+    use std::ffi::CString;
+    use std::os::unix::process::CommandExt;
+    let cstrings = |list: &[&str]| list.iter().map(|s| CString::new(*s).expect("no NUL")).collect::<Vec<_>>();
+    let (args, envs) = (cstrings(argv), cstrings(env));
+    // Addresses, so that the closure is Send; the strings move in with them.
+    let pointers = |list: &[CString]| list.iter().map(|s| s.as_ptr() as usize).chain([0]).collect::<Vec<_>>();
+    let (arg_ptrs, env_ptrs) = (pointers(&args), pointers(&envs));
+    let mut cmd = std::process::Command::new(argv[0]);
+    // SAFETY (test): only execve runs after fork, which is async-signal-safe;
+    // the closure owns the strings the pointer arrays point into.
+    unsafe {
+        cmd.pre_exec(move || {
+            let _keep = (&args, &envs);
+            libc::execve(
+                arg_ptrs[0] as *const libc::c_char,
+                arg_ptrs.as_ptr().cast::<*const libc::c_char>(),
+                env_ptrs.as_ptr().cast::<*const libc::c_char>(),
+            );
+            Err(std::io::Error::last_os_error())
+        });
+    }
+    cmd.output().expect("spawn")
+}
+
+/// Issue 18.3: the environment after the drop says the target, once.
+#[test]
+fn no_duplicate_or_malformed_entry_survives_the_drop() {
+    if !require_root("no_duplicate_or_malformed_entry_survives_the_drop") {
+        return;
+    }
+    let Some(image) = image() else { return };
+    let root = format!("--root={}", image.path().display());
+    let run = |args: &[&str], env: &[&str]| {
+        let mut argv = vec!["/usr/bin/unshare", "--pid", "--fork", "--mount-proc=/proc", &root, "--", "/bin/dropuser"];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&["/bin/busybox", "env"]);
+        let out = run_with_raw_env(&argv, env);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?} {env:?}: {stderr}");
+        let mut lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    let dirty = [
+        "PATH=/bin",
+        "HOME=/root",
+        "HOME=/root",
+        "USER=root",
+        "USER=root",
+        "LOGNAME=root",
+        "LOGNAME=root",
+        "TERM=xterm",
+        "TERM=vt100",
+        "=foo=bar",
+        "NOEQUALS",
+        "FOO=bar",
+    ];
+    let kept = run(&["nobody"], &dirty);
+    for (name, value) in [("HOME", "/nonexistent"), ("USER", "nobody"), ("LOGNAME", "nobody")] {
+        let entries: Vec<&String> = kept.iter().filter(|l| l.starts_with(&format!("{name}="))).collect();
+        assert_eq!(entries, [&format!("{name}={value}")], "{name} once: {kept:?}");
+    }
+    assert!(kept.contains(&"FOO=bar".to_owned()), "the rest is kept: {kept:?}");
+    assert_eq!(
+        run(&["--reset-env", "nobody"], &dirty),
+        [
+            "HOME=/nonexistent",
+            "LOGNAME=nobody",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "TERM=xterm",
+            "USER=nobody"
+        ]
+    );
+    // `env -i '=foo=bar' dropuser --reset-env nobody true` aborted with 134.
+    let out = run_with_raw_env(
+        &[
+            "/usr/bin/unshare",
+            "--pid",
+            "--fork",
+            "--mount-proc=/proc",
+            &root,
+            "--",
+            "/bin/dropuser",
+            "--reset-env",
+            "nobody",
+            "true",
+        ],
+        &["=foo=bar"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+}
+
+/// Issue 18.3 (gosu's CVE-2025-47906): an empty or relative PATH entry
+/// would find the command in the current directory after the drop.
+#[test]
+fn the_path_search_skips_empty_and_relative_entries() {
+    if !require_root("the_path_search_skips_empty_and_relative_entries") {
+        return;
+    }
+    let Some(image) = image() else { return };
+    // unshare --root starts the command in the new root, /.
+    image.write("which-one", "#!/bin/sh\necho planted in cwd\n", 0o755);
+    image.write("tmp/which-one", "#!/bin/sh\necho planted in tmp\n", 0o755);
+    image.write("bin/which-one", "#!/bin/sh\necho public\n", 0o755);
+    let run = |path: &str, command: &str| {
+        // Set inside the image: the host's unshare is found through the test's PATH.
+        let path = format!("PATH={path}");
+        let out = image.command(&["/bin/env", &path, "/bin/dropuser", "nobody", command]).output().expect("unshare");
+        (out.status.code(), text(&out).0)
+    };
+    assert_eq!(run(":/bin", "which-one"), (Some(0), "public\n".into()), "an empty entry");
+    assert_eq!(run("/bin:", "which-one"), (Some(0), "public\n".into()), "a trailing empty entry");
+    assert_eq!(run(".:/bin", "which-one"), (Some(0), "public\n".into()), "a dot");
+    assert_eq!(run("tmp:/bin", "which-one"), (Some(0), "public\n".into()), "a relative entry");
+    assert_eq!(run(":", "which-one").0, Some(127), "nothing absolute: not found");
+    assert_eq!(run("/bin", "./which-one"), (Some(0), "planted in cwd\n".into()), "a / is taken as given");
+    assert_eq!(run("/bin", "tmp/which-one"), (Some(0), "planted in tmp\n".into()), "a / is taken as given");
+    assert_eq!(run("/nonexistent:/bin", "which-one"), (Some(0), "public\n".into()));
 }

@@ -34,14 +34,14 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
-use nix::unistd::{execvp, fork, getpid, setpgid, tcsetpgrp, ForkResult, Pid};
+use nix::unistd::{execv, fork, getpid, setpgid, tcsetpgrp, ForkResult, Pid};
 
 pub mod stop;
 
 pub use stop::{ExitMap, Stop};
 
 use crate::error::{describe, Error, Result, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND};
-use crate::{debug, error};
+use crate::{debug, error, privilege};
 
 /// Signals an init must never forward: they describe a fault of the process
 /// that receives them, not a request for the child (tini and catatonit agree).
@@ -82,22 +82,31 @@ pub struct SignalState {
     forwarded: libc::sigset_t,
 }
 
-/// Replaces this process with the command, PATH-searched as execvp does. Only
-/// returns on failure: 127 when the command does not exist, 126 otherwise.
+/// Replaces this process with the command, PATH-searched as execvp does but
+/// safely ([`privilege::search_path`]). Only returns on failure: 127 when
+/// the command does not exist, 126 otherwise.
 pub fn exec(argv: &[String]) -> Error {
-    let cargs = match c_strings(argv) {
-        Ok(cargs) => cargs,
+    let (program, cargs) = match program_and_args(argv) {
+        Ok(found) => found,
         Err(e) => return e,
     };
-    let Some(program) = cargs.first() else {
-        return Error::new("no command given");
-    };
     restore_sigpipe();
-    let errno = match execvp(program, &cargs) {
+    let errno = match execv(&program, &cargs) {
         Err(errno) => errno,
         Ok(never) => match never {},
     };
     exec_error(&argv[0], errno)
+}
+
+/// The program to exec and the command's argv, which keeps argv[0] as the
+/// user wrote it. The search runs as whoever calls this: after the drop, it
+/// sees what the target may see.
+fn program_and_args(argv: &[String]) -> Result<(CString, Vec<CString>)> {
+    let cargs = c_strings(argv)?;
+    let Some(name) = argv.first() else { return Err(Error::new("no command given")) };
+    let program = privilege::search_path(name).ok_or_else(|| exec_error(name, Errno::ENOENT))?;
+    let program = CString::new(program).map_err(|_| exec_error(name, Errno::EINVAL))?;
+    Ok((program, cargs))
 }
 
 /// Whether SIGPIPE was ignored when hardbox started. Rust's runtime sets it
@@ -228,10 +237,7 @@ pub fn is_forwarded(state: &SignalState, sig: libc::c_int) -> bool {
 /// Forks and execs the command in the child, with the signal mask and the
 /// TTIN/TTOU dispositions hardbox started with. Returns the child's pid.
 pub fn spawn(argv: &[String], state: &SignalState, options: Options) -> Result<Pid> {
-    let cargs = c_strings(argv)?;
-    if cargs.is_empty() {
-        return Err(Error::new("no command given"));
-    }
+    let (program, cargs) = program_and_args(argv)?;
     // SAFETY: hardbox is single-threaded here (DESIGN.md), so the child may
     // run any code, not only async-signal-safe functions.
     match unsafe { fork() } {
@@ -257,7 +263,7 @@ pub fn spawn(argv: &[String], state: &SignalState, options: Options) -> Result<P
                 }
             }
             restore_signals(state);
-            let errno = match execvp(&cargs[0], &cargs) {
+            let errno = match execv(&program, &cargs) {
                 Err(errno) => errno,
                 Ok(never) => match never {},
             };
