@@ -22,6 +22,7 @@ fn list_prints_one_applet_per_line_and_every_one_dispatches() {
         let by_arg = hb(&[name, "--help"]);
         assert_eq!(by_arg.status.code(), Some(0), "hardbox {name} --help");
         assert!(!by_arg.stdout.is_empty(), "hardbox {name} --help prints usage");
+        assert!(!text(&by_arg).0.contains("help, help"), "{name}: a bare help is a command, not a help trigger");
         let by_link = Command::new(applet(name)).arg("--help").output().expect("run link");
         assert_eq!(by_link.status.code(), Some(0), "{name} --help through its link");
         assert_eq!(by_link.stdout, by_arg.stdout, "{name}: link and argument give the same help");
@@ -141,5 +142,68 @@ fn an_unknown_log_level_is_refused_before_anything_runs() {
     for level in ["quiet", "info", "debug", ""] {
         let out = Command::new(applet("route-add")).arg("--help").env("HARDBOX_LOG", level).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "HARDBOX_LOG={level}");
+    }
+}
+
+/// A directory holding an executable named `help` that says it ran, and
+/// with what: the command a bare `help` must reach. Written by sh, so no
+/// descriptor open for writing lives in this test process.
+fn help_command() -> TempDir {
+    let dir = TempDir::new("help-cmd");
+    let status = Command::new("sh")
+        .args(["-c", "printf '#!/bin/sh\\necho \"help ran: $*\"\\n' >\"$1/help\" && chmod 755 \"$1/help\"", "sh"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
+/// DESIGN.md: a positional `help` is a command like any other word, and
+/// `--help` after the command belongs to the command.
+#[test]
+fn a_bare_help_is_the_command_in_every_applet_that_runs_one() {
+    if !require_root("a_bare_help_is_the_command_in_every_applet_that_runs_one") {
+        return;
+    }
+    let dir = help_command();
+    let path = format!("{}:/usr/bin:/bin", dir.path().display());
+    let record = dir.path().join("record");
+    let me = std::process::id().to_string();
+    let before: Vec<(&str, Vec<&str>)> = vec![
+        ("dropuser", vec!["--allow-root", "root"]),
+        ("dhi-bootstrap", vec!["--no-drop"]),
+        ("checkpoint", vec!["--path", record.to_str().unwrap()]),
+        ("nsenter-lite", vec!["-t", &me, "-a"]),
+    ];
+    for (name, options) in &before {
+        for command in [&["help"][..], &["help", "x"], &["help", "--help"], &["help", "help"]] {
+            let _ = std::fs::remove_file(&record);
+            let out = Command::new(applet(name))
+                .args(options)
+                .args(command)
+                .env("PATH", &path)
+                .env_remove("ROUTE_DESTINATION")
+                .env_remove("ROUTES")
+                .output()
+                .unwrap();
+            let (stdout, stderr) = text(&out);
+            assert_eq!(out.status.code(), Some(0), "{name} {options:?} {command:?}: {stderr}");
+            assert_eq!(stdout, format!("help ran: {}\n", command[1..].join(" ")), "{name} {options:?} {command:?}");
+        }
+        // `--help` before the command still asks for the usage.
+        let out = Command::new(applet(name)).arg("--help").arg("help").env("PATH", &path).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name} --help help");
+        assert!(text(&out).0.contains("Usage:"), "{name} --help help shows the usage: {:?}", text(&out));
+    }
+}
+
+/// route-add's words are a route: `help` is a bad one, not a request for usage.
+#[test]
+fn route_add_reads_help_as_a_route_word() {
+    for args in [&["help"][..], &["help", "x"], &["192.0.2.0/24", "help"], &["192.0.2.0/24", "--help"]] {
+        let out = Command::new(applet("route-add")).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(125), "route-add {args:?}: {:?}", text(&out));
+        assert!(out.stdout.is_empty(), "route-add {args:?} printed no usage");
     }
 }
