@@ -212,7 +212,7 @@ fn print_status(plan: &Plan) -> Result<u8> {
         (Found::Invalid(why), false) => format!("{shown}: absent ({why})"),
         (Found::Absent, _) => format!("{shown}: absent"),
     };
-    println!("{line}");
+    cli::print(&format!("{}\n", crate::log::escape(&line)))?;
     Ok(if plan.done(&found) { 0 } else { 1 })
 }
 

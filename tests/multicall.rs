@@ -104,28 +104,58 @@ fn install_never_overwrites_a_stranger_without_force() {
     assert!(std::fs::symlink_metadata(&stranger).unwrap().file_type().is_symlink());
 }
 
-#[test]
-fn setuid_install_is_refused() {
-    if !require_root("setuid_install_is_refused") {
-        return;
-    }
-    let dir = TempDir::new("setuid");
+/// A copy of hardbox in a fresh directory nobody can reach, owned by root,
+/// changed by `change` (a mode or file capabilities), then run as nobody
+/// through an applet that would run a command: the kernel marks that exec
+/// secure, and hardbox must refuse before the command runs.
+fn run_marked_copy_as_nobody(tag: &str, change: impl FnOnce(&std::path::Path)) -> std::process::Output {
+    let dir = TempDir::new(tag);
     let copy = dir.path().join("hardbox");
     // A separate copy (chmod on a link would change cargo's binary), written
     // by cp so that no descriptor open for writing lives in this test process.
     assert!(Command::new("cp").arg(hardbox()).arg(&copy).status().unwrap().success());
-    // Owned by root, setuid, run by nobody: real uid != effective uid.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o4755)).unwrap();
-    let out = Command::new("setpriv")
+    change(&copy);
+    Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(&copy)
-        .arg("--list")
+        .args(["dropuser", "--keep-caps", "setuid,setgid", "65534", "echo", "the command ran"])
         .output()
-        .unwrap();
-    assert_refused(&out, "hardbox", "setuid");
-    assert!(out.stdout.is_empty(), "nothing ran");
+        .unwrap()
+}
+
+#[test]
+fn setuid_install_is_refused() {
+    if !require_root("setuid_install_is_refused") || !require_tool("setuid_install_is_refused", "setpriv") {
+        return;
+    }
+    for (tag, mode) in [("setuid", 0o4755), ("setgid", 0o2755)] {
+        let out = run_marked_copy_as_nobody(tag, |copy| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(copy, std::fs::Permissions::from_mode(mode)).unwrap();
+        });
+        assert_refused(&out, "dropuser", "chmod u-s,g-s");
+        assert!(out.stdout.is_empty(), "{tag}: the command never ran");
+    }
+}
+
+/// Issue 18.1: with file capabilities uid == euid, and only AT_SECURE tells.
+/// Before the fix nobody ran the command with CAP_SETUID kept.
+#[test]
+fn file_capabilities_are_refused() {
+    if !require_root("file_capabilities_are_refused")
+        || !require_tool("file_capabilities_are_refused", "setpriv")
+        || !require_tool("file_capabilities_are_refused", "setcap")
+    {
+        return;
+    }
+    let out = run_marked_copy_as_nobody("filecaps", |copy| {
+        let status = Command::new("setcap").arg("cap_setuid,cap_setgid+ep").arg(copy).status().unwrap();
+        assert!(status.success(), "setcap on {}", copy.display());
+    });
+    assert_refused(&out, "dropuser", "setcap -r");
+    assert!(out.stdout.is_empty(), "the command never ran: {:?}", text(&out));
 }
 
 #[test]
