@@ -84,11 +84,7 @@ impl Plan {
         if args.command.is_empty() {
             return Err(Error::new("no command given (usage: dhi-bootstrap [OPTIONS] [--] COMMAND [ARG...])"));
         }
-        let command = if args.expand_env {
-            args.command.iter().map(|word| expand::expand(word, env)).collect::<Result<_>>()?
-        } else {
-            args.command.clone()
-        };
+        let command = if args.expand_env { expand::expand_command(&args.command, env)? } else { args.command.clone() };
         let specs = route_specs(&args.route, env)?
             .iter()
             .map(|line| RouteSpec::parse_line(line).map_err(|e| Error::new(format!("route {line:?}: {e}"))))

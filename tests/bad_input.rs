@@ -253,6 +253,15 @@ fn table() -> Vec<Row> {
         vec![("STARTUP_SCRIPT", s("touch {dir}/ran")), ("CHECKPOINT_PATH", s("{dir}/cp")), (name, bad())]
     };
     odd(cp, vec![], with("CHECKPOINT_INTERVAL"), "CHECKPOINT_INTERVAL");
+    // hardening (issues 16.1, 18.4): a bare `help` is a word like any
+    // other (a bad route here, not the usage); --expand-env is bounded as
+    // exec bounds it, one argument and the whole command.
+    odd(ra, vec![s("help")], vec![], "destination \"help\"");
+    odd(ra, vec![s("help"), s("x")], vec![], "\"x\" after help");
+    let big = || s(&"x".repeat(100_000));
+    let expand = |words: Vec<OsString>| [vec![s("--no-drop"), s("--expand-env"), s("{cmd}")], words].concat();
+    odd(db, expand(vec![s(&"$X".repeat(30_000))]), vec![("X", big())], "more than 131071 bytes");
+    odd(db, expand(vec![s("$X"); 21]), vec![("X", big())], "exec's ARG_MAX");
     rows
 }
 
