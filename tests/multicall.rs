@@ -237,3 +237,48 @@ fn route_add_reads_help_as_a_route_word() {
         assert!(out.stdout.is_empty(), "route-add {args:?} printed no usage");
     }
 }
+
+/// Issue 16.2: route-add, dropuser and nsenter-lite are silent on success,
+/// as ip, gosu and nsenter are; HARDBOX_LOG=info shows the step's line.
+#[test]
+fn ad_hoc_applets_are_silent_on_success_unless_asked() {
+    if !require_root("ad_hoc_applets_are_silent_on_success_unless_asked") {
+        return;
+    }
+    let ns = Netns::new();
+    let me = std::process::id().to_string();
+    let in_ns = |args: &[&str]| {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &ns.name]).arg(applet("route-add")).args(args);
+        cmd
+    };
+    let plain = |name: &str, args: &[&str]| {
+        let mut cmd = Command::new(applet(name));
+        cmd.args(args);
+        cmd
+    };
+    let cases: Vec<(&str, Box<dyn Fn() -> Command>, &str)> = vec![
+        ("route-add", Box::new(|| in_ns(&["192.0.2.0/24", "dev", "lo"])), "route-add: set 192.0.2.0/24 dev lo"),
+        ("dropuser", Box::new(|| plain("dropuser", &["nobody", "true"])), "dropuser: running true as"),
+        ("nsenter-lite", Box::new(|| plain("nsenter-lite", &["-t", &me, "-a", "true"])), "nsenter-lite: process"),
+    ];
+    for (name, make, line) in &cases {
+        for level in [None, Some("quiet"), Some("info")] {
+            let mut cmd = make();
+            match level {
+                Some(level) => cmd.env("HARDBOX_LOG", level),
+                None => cmd.env_remove("HARDBOX_LOG"),
+            };
+            let out = cmd.output().unwrap();
+            let (stdout, stderr) = text(&out);
+            assert_eq!(out.status.code(), Some(0), "{name} HARDBOX_LOG={level:?}: {stderr}");
+            assert!(stdout.is_empty(), "{name}: stdout is the command's: {stdout:?}");
+            if level == Some("info") {
+                assert_eq!(stderr.lines().count(), 1, "{name} with info: one line: {stderr:?}");
+                assert!(stderr.starts_with(line), "{name} with info says {line:?}: {stderr:?}");
+            } else {
+                assert_eq!(stderr, "", "{name} HARDBOX_LOG={level:?} is silent on success");
+            }
+        }
+    }
+}
