@@ -247,24 +247,25 @@ fn ad_hoc_applets_are_silent_on_success_unless_asked() {
     }
     let ns = Netns::new();
     let me = std::process::id().to_string();
-    let in_ns = |args: &[&str]| {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &ns.name]).arg(applet("route-add")).args(args);
-        cmd
-    };
-    let plain = |name: &str, args: &[&str]| {
-        let mut cmd = Command::new(applet(name));
-        cmd.args(args);
-        cmd
-    };
-    let cases: Vec<(&str, Box<dyn Fn() -> Command>, &str)> = vec![
-        ("route-add", Box::new(|| in_ns(&["192.0.2.0/24", "dev", "lo"])), "route-add: set 192.0.2.0/24 dev lo"),
-        ("dropuser", Box::new(|| plain("dropuser", &["nobody", "true"])), "dropuser: running true as"),
-        ("nsenter-lite", Box::new(|| plain("nsenter-lite", &["-t", &me, "-a", "true"])), "nsenter-lite: process"),
+    let route = applet("route-add").display().to_string();
+    let argv = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    let cases = [
+        (
+            "route-add",
+            argv(&["ip", "netns", "exec", &ns.name, &route, "192.0.2.0/24", "dev", "lo"]),
+            "route-add: set 192.0.2.0/24 dev lo",
+        ),
+        ("dropuser", argv(&[applet("dropuser").to_str().unwrap(), "nobody", "true"]), "dropuser: running true as"),
+        (
+            "nsenter-lite",
+            argv(&[applet("nsenter-lite").to_str().unwrap(), "-t", &me, "-a", "true"]),
+            "nsenter-lite: process",
+        ),
     ];
-    for (name, make, line) in &cases {
+    for (name, words, line) in &cases {
         for level in [None, Some("quiet"), Some("info")] {
-            let mut cmd = make();
+            let mut cmd = Command::new(&words[0]);
+            cmd.args(&words[1..]);
             match level {
                 Some(level) => cmd.env("HARDBOX_LOG", level),
                 None => cmd.env_remove("HARDBOX_LOG"),
