@@ -255,7 +255,14 @@ fn all_leaves_out_the_namespaces_we_share() {
     }
     assert_eq!(seen["cwd"], cwd.path().display().to_string(), "our own mount namespace was not re-entered");
     assert_eq!(seen["nspid"], our_depth().to_string(), "no pid namespace to enter, so no fork");
-    assert!(stderr.contains("namespaces of process") && stderr.contains(": uts\n"), "{stderr}");
+    assert!(!stderr.contains("nsenter-lite:"), "silent on success by default: {stderr}");
+    let out = Command::new(nsenter_lite())
+        .args(["-t", &target.pid.to_string(), "-a", "true"])
+        .env("HARDBOX_LOG", "info")
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(stderr, format!("nsenter-lite: entered the namespaces of process {}: uts\n", target.pid));
 }
 
 #[test]
