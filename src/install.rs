@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 
 use crate::applets::APPLETS;
@@ -60,6 +60,16 @@ fn plan_link(link: &Path, exe: &Path, target: &Path, force: bool) -> Result<Plan
     }
     if meta.is_dir() {
         return Err(Error::new(format!("{}: is a directory, not replacing it", link.display())));
+    }
+    // The binary itself under an applet's name: replacing it would delete
+    // hardbox and leave links that point at themselves.
+    let running = fs::metadata(exe).map_err(|e| Error::new(format!("{}: {e}", exe.display())))?;
+    if meta.is_file() && (meta.dev(), meta.ino()) == (running.dev(), running.ino()) {
+        return Err(Error::new(format!(
+            "{}: is the hardbox binary itself; replacing it would delete it (install the binary as {} first)",
+            link.display(),
+            link.with_file_name("hardbox").display()
+        )));
     }
     if force {
         return Ok(Plan::Replace);

@@ -262,6 +262,11 @@ fn table() -> Vec<Row> {
     let expand = |words: Vec<OsString>| [vec![s("--no-drop"), s("--expand-env"), s("{cmd}")], words].concat();
     odd(db, expand(vec![s(&"$X".repeat(30_000))]), vec![("X", big())], "more than 131071 bytes");
     odd(db, expand(vec![s("$X"); 21]), vec![("X", big())], "exec's ARG_MAX");
+    // hardening (issue 18.10): a value holding a newline is escaped, so
+    // the refusal stays one line (assert: one line, the escaped value).
+    odd(cp, vec![s("--path"), s("{dir}/a\nforged: b/cp"), s("{cmd}")], vec![], "a\\nforged: b does not exist");
+    odd(du, vec![s("no\nbody"), s("{cmd}")], vec![], "no\\nbody");
+    odd(db, vec![s("--user"), s("no\r\u{1b}body"), s("{cmd}")], vec![], "no\\r\\u{1b}body");
     rows
 }
 

@@ -283,3 +283,60 @@ fn ad_hoc_applets_are_silent_on_success_unless_asked() {
         }
     }
 }
+
+/// Issue 18.10: with the binary itself in DIR under an applet's name,
+/// `--install DIR --force` deleted it and left a link to itself.
+#[test]
+fn install_force_never_replaces_the_binary_itself() {
+    let root = TempDir::new("install-self");
+    let bin = root.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // A copy of its own (not a hard link to cargo's binary), named after an applet.
+    let real = bin.join("checkpoint");
+    assert!(Command::new("cp").arg(hardbox()).arg(&real).status().unwrap().success());
+    let before = std::fs::read(&real).unwrap();
+    // Reached through a link named hardbox, so the first argument picks the mode.
+    let entry = root.path().join("hardbox");
+    std::os::unix::fs::symlink(&real, &entry).unwrap();
+    let out = Command::new(&entry).arg("--install").arg(&bin).arg("--force").output().unwrap();
+    assert_refused(&out, "hardbox", "is the hardbox binary itself");
+    let meta = std::fs::symlink_metadata(&real).unwrap();
+    assert!(meta.is_file(), "still the binary, not a link");
+    assert_eq!(std::fs::read(&real).unwrap(), before);
+    assert_eq!(std::fs::read_dir(&bin).unwrap().count(), 1, "nothing half-installed");
+}
+
+/// Issue 18.10: a command name holding a newline or an escape sequence
+/// cannot forge a second line, or reach the terminal raw.
+#[test]
+fn control_characters_in_a_command_name_are_escaped() {
+    let forged = "nosuch\napplet: forged line\u{1b}[2J";
+    let dir = TempDir::new("forged");
+    let record = dir.path().join("record");
+    let record = record.to_str().unwrap();
+    for (name, before) in [("dhi-bootstrap", &["--no-drop"][..]), ("checkpoint", &["--path", record][..])] {
+        let out = Command::new(applet(name)).args(before).arg(forged).output().unwrap();
+        let (_, stderr) = text(&out);
+        assert_eq!(stderr.lines().filter(|l| l.contains("forged")).count(), 1, "{name}: {stderr:?}");
+        assert!(stderr.contains("nosuch\\napplet: forged line\\u{1b}[2J"), "{name}: escaped: {stderr:?}");
+        assert!(!stderr.contains('\u{1b}'), "{name}: no raw escape: {stderr:?}");
+    }
+    // Info lines too, which printed command[0] and the path raw.
+    if !require_root("control_characters_in_a_command_name_are_escaped") {
+        return;
+    }
+    let out = Command::new(applet("dropuser"))
+        .args(["--allow-root", "root", forged])
+        .env("HARDBOX_LOG", "info")
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(127), "{stderr:?}");
+    assert!(!stderr.lines().any(|l| l.starts_with("applet: forged")), "no forged line: {stderr:?}");
+    let odd = dir.path().join("a\ncheckpoint: forged");
+    std::fs::create_dir(&odd).unwrap();
+    let out = Command::new(applet("checkpoint")).arg("--path").arg(odd.join("done")).arg("true").output().unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr:?}");
+    assert!(!stderr.lines().any(|l| l.starts_with("checkpoint: forged")), "no forged line: {stderr:?}");
+}
