@@ -431,7 +431,7 @@ fn every_applet_refuses_to_run_setuid_or_setgid() {
                 .arg(&marker)
                 .output()
                 .expect("setpriv");
-            assert_refused(&out, name, "refusing to run setuid or setgid");
+            assert_refused(&out, name, "refusing to run setuid, setgid or with file capabilities");
             assert!(out.stdout.is_empty() && !Path::new(&marker).exists(), "{name} {mode:o}: ran");
         }
     }
