@@ -96,8 +96,7 @@ macro_rules! outln {
 use outln;
 
 fn unknown(name: &str) -> u8 {
-    // A name holding a newline must not forge a second line.
-    error!("unknown applet '{}' (see hardbox --list)", name.replace(char::is_control, "?"));
+    error!("unknown applet '{name}' (see hardbox --list)");
     EXIT_FAILURE
 }
 

@@ -55,6 +55,8 @@ fn unknown_applet_is_125_and_points_to_list() {
     let out = hb(&["frobnicate"]);
     assert_refused(&out, "hardbox", "'frobnicate'");
     assert!(text(&out).1.contains("hardbox --list"));
+    let out = hb(&["frob\nhardbox: forged"]);
+    assert_refused(&out, "hardbox", "'frob\\nhardbox: forged'");
 
     let dir = TempDir::new("unknown");
     let link = dir.path().join("frobnicate");
