@@ -23,7 +23,7 @@ const STARTUP_SCRIPT_INTERVAL: u64 = 30;
 /// The longest interval: a year, far inside what a deadline can hold.
 const MAX_INTERVAL: u64 = 365 * 24 * 3600;
 
-#[derive(FromArgs, argh::ArgsInfo)]
+#[derive(FromArgs)]
 /// Run COMMAND once per checkpoint: skip it when FILE records the same key,
 /// otherwise run it and, when it exits 0, record that atomically. With
 /// STARTUP_SCRIPT set and no COMMAND: run the host's `/bin/bash -c

@@ -18,7 +18,7 @@ use crate::{cli, expand, info, supervise};
 /// The user the Node package drops to when DROP_TO_USER is unset.
 const DEFAULT_USER: &str = "node";
 
-#[derive(FromArgs, argh::ArgsInfo)]
+#[derive(FromArgs)]
 /// Container entrypoint: set routes, drop privileges for good, then run COMMAND
 /// (supervised as PID 1: signals forwarded, zombies reaped, status passed on).
 /// Environment: ROUTE_DESTINATION and ROUTE_GATEWAY (both or neither), ROUTES

@@ -12,7 +12,7 @@ use crate::{cli, info, supervise};
 
 /// Become USER[:GROUP] for good (groups, gid, uid, capabilities,
 /// no_new_privs), verify it, then run COMMAND.
-#[derive(FromArgs, argh::ArgsInfo)]
+#[derive(FromArgs)]
 struct Args {
     /// capabilities to keep across the drop, e.g. net_bind_service
     #[argh(option, arg_name = "CAP,...")]

@@ -13,7 +13,7 @@ use crate::{cli, info};
 
 const NAME: &str = "nsenter-lite";
 
-#[derive(FromArgs, argh::ArgsInfo)]
+#[derive(FromArgs)]
 /// Run COMMAND (default: $SHELL, else /bin/sh) inside the namespaces of process PID.
 struct Args {
     /// the process whose namespaces to enter

@@ -18,7 +18,7 @@ use crate::route::{self, Family, RouteSpec, TABLE_MAIN};
 /// route-add --list [-4|-6] [--table ID|all]
 ///
 /// DEST is a prefix (10.0.0.0/8), an address (a host route) or `default`.
-#[derive(FromArgs, argh::ArgsInfo)]
+#[derive(FromArgs)]
 struct Args {
     /// IPv4: the family of `default` with only dev, and of --list
     #[argh(switch, short = '4')]
