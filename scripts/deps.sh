@@ -29,7 +29,7 @@ wanted=(
   tini-static:tini dumb-init:dumb-init catatonit:catatonit gosu:gosu
   hyperfine:hyperfine /usr/bin/time:time newuidmap:uidmap
   /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables
-  setcap:libcap2-bin
+  setcap:libcap2-bin strace:strace
   "$@" # a caller's own, in the same form (bench/run.sh)
 )
 missing=()
