@@ -306,6 +306,16 @@ fn install_force_never_replaces_the_binary_itself() {
     assert!(meta.is_file(), "still the binary, not a link");
     assert_eq!(std::fs::read(&real).unwrap(), before);
     assert_eq!(std::fs::read_dir(&bin).unwrap().count(), 1, "nothing half-installed");
+
+    // Another hard link of the binary is only a name: --force may replace it.
+    let other = root.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    assert!(Command::new("cp").arg(hardbox()).arg(other.join("hardbox")).status().unwrap().success());
+    std::fs::hard_link(other.join("hardbox"), other.join("route-add")).unwrap();
+    let out = Command::new(other.join("hardbox")).arg("--install").arg(&other).arg("--force").output().unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert_eq!(std::fs::read_link(other.join("route-add")).unwrap(), std::path::PathBuf::from("hardbox"));
+    assert!(std::fs::symlink_metadata(other.join("hardbox")).unwrap().is_file());
 }
 
 /// Issue 18.10: a command name holding a newline or an escape sequence
