@@ -3,7 +3,7 @@
 //! Kubernetes startup-script DaemonSet image.
 
 use std::ffi::OsString;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use argh::FromArgs;
 use nix::sys::signal::Signal;
@@ -156,8 +156,14 @@ fn plan(args: Args) -> Result<Plan> {
         Some(script) => vec!["/bin/bash".to_string(), "-c".to_string(), script],
         None => args.command,
     };
+    let mut checkpoint = Checkpoint::open(&root, &path)?;
+    if enter.is_some() {
+        // The record's name in the host's /tmp is one anyone can compute;
+        // its lock goes where only root can create files.
+        checkpoint.lock_in(&root, "/run")?;
+    }
     Ok(Plan {
-        checkpoint: Checkpoint::open(&root, &path)?,
+        checkpoint,
         key,
         existence: enter.is_some(),
         command,
@@ -188,7 +194,7 @@ impl Plan {
     fn done(&self, found: &Found) -> bool {
         match found {
             Found::Absent => false,
-            Found::Invalid(_) => self.existence,
+            Found::Invalid(_) | Found::Foreign(_) => self.existence,
             Found::Valid(record) => {
                 self.existence || self.key.as_ref().map_or(true, |key| record.key == record::md5_hex(key))
             }
@@ -207,20 +213,21 @@ fn print_status(plan: &Plan) -> Result<u8> {
         (Found::Valid(r), true) => {
             format!("{shown}: done at {} by hardbox {}: {}", record::utc(r.time), r.version, r.command)
         }
-        (Found::Invalid(why), true) => format!("{shown}: present ({why})"),
+        (Found::Invalid(why) | Found::Foreign(why), true) => format!("{shown}: present ({why})"),
         (Found::Valid(_), false) => format!("{shown}: absent (it records another key)"),
-        (Found::Invalid(why), false) => format!("{shown}: absent ({why})"),
+        (Found::Invalid(why) | Found::Foreign(why), false) => format!("{shown}: absent ({why})"),
         (Found::Absent, _) => format!("{shown}: absent"),
     };
-    println!("{line}");
+    cli::print(&format!("{}\n", crate::log::escape(&line)))?;
     Ok(if plan.done(&found) { 0 } else { 1 })
 }
 
 fn remove_checkpoint(plan: &Plan) -> Result<u8> {
     let shown = plan.checkpoint.shown();
     let _lock = match lock(plan)? {
-        Ok(lock) => lock,
-        Err(sig) => return Ok(128 + sig as u8),
+        Locked::Held(lock) => lock,
+        Locked::Stopped(sig) => return Ok(128 + sig as u8),
+        Locked::Busy => return Err(Error::new(format!("{}: held by another runner", plan.checkpoint.lock_shown()))),
     };
     let found = plan.checkpoint.read()?;
     match found {
@@ -231,6 +238,9 @@ fn remove_checkpoint(plan: &Plan) -> Result<u8> {
         }
         Found::Valid(_) => return Err(Error::new(format!("{shown}: not removed: it records another key"))),
         Found::Invalid(why) => return Err(Error::new(format!("{shown}: not removed: {why}"))),
+        Found::Foreign(why) => {
+            return Err(Error::new(format!("{shown}: not removed: it is not a checkpoint record ({why})")))
+        }
     }
     Ok(0)
 }
@@ -244,6 +254,8 @@ enum Outcome {
     },
     /// SIGTERM or SIGINT came while waiting for the lock.
     Stopped(i32),
+    /// Another runner held the lock for a whole interval.
+    Busy,
 }
 
 fn run(plan: &Plan, signals: &SignalState) -> Result<u8> {
@@ -257,7 +269,7 @@ fn run(plan: &Plan, signals: &SignalState) -> Result<u8> {
         let stopped = match (outcome, plan.interval) {
             (Outcome::Stopped(_), Some(_)) => return Ok(0),
             (Outcome::Stopped(sig), None) => return Ok(128 + sig as u8),
-            (Outcome::AlreadyDone, _) => false,
+            (Outcome::AlreadyDone | Outcome::Busy, _) => false,
             (Outcome::Ran { status: 0, stopped }, _) => {
                 if plan.startup_script() {
                     info!("startup-script succeeded!");
@@ -300,8 +312,9 @@ fn enter(target: &Target) -> Result<()> {
 fn once(plan: &Plan, signals: &SignalState, first: bool) -> Result<Outcome> {
     let shown = plan.checkpoint.shown();
     let _lock = match lock(plan)? {
-        Ok(lock) => lock,
-        Err(sig) => return Ok(Outcome::Stopped(sig)),
+        Locked::Held(lock) => lock,
+        Locked::Stopped(sig) => return Ok(Outcome::Stopped(sig)),
+        Locked::Busy => return Ok(Outcome::Busy),
     };
     let found = plan.checkpoint.read()?;
     if plan.done(&found) {
@@ -316,8 +329,15 @@ fn once(plan: &Plan, signals: &SignalState, first: bool) -> Result<Outcome> {
         }
         return Ok(Outcome::AlreadyDone);
     }
-    if let Found::Invalid(why) = found {
-        info!("{shown}: not a valid checkpoint ({why}); running the command");
+    match found {
+        Found::Invalid(why) => info!("{shown}: a torn checkpoint ({why}); running the command"),
+        // Replacing it would overwrite a file that is not ours to overwrite.
+        Found::Foreign(why) => {
+            return Err(Error::new(format!(
+                "{shown}: exists and is not a checkpoint record ({why}); not replacing it (remove it, or choose another --path)"
+            )))
+        }
+        _ => {}
     }
     let pending = plan.checkpoint.prepare()?;
     let (status, stopped) = run_command(&plan.command, signals)?;
@@ -331,15 +351,38 @@ fn once(plan: &Plan, signals: &SignalState, first: bool) -> Result<Outcome> {
     Ok(Outcome::Ran { status, stopped })
 }
 
+enum Locked {
+    Held(record::Lock),
+    Stopped(i32),
+    Busy,
+}
+
 /// Waits for the lock on FILE.lock, or for SIGTERM or SIGINT, whichever
 /// comes first: a runner queued behind a long command still stops promptly.
-fn lock(plan: &Plan) -> Result<std::result::Result<record::Lock, i32>> {
+/// With an interval the wait is bounded by it, so a runner that never lets
+/// go cannot stall the loop unseen; without one, the run waits its turn.
+fn lock(plan: &Plan) -> Result<Locked> {
+    let start = Instant::now();
+    let mut said = false;
     loop {
         if let Some(lock) = plan.checkpoint.try_lock()? {
-            return Ok(Ok(lock));
+            return Ok(Locked::Held(lock));
+        }
+        if !said {
+            info!("waiting for {}: another runner holds it", plan.checkpoint.lock_shown());
+            said = true;
+        }
+        if let Some(interval) = plan.interval.filter(|interval| start.elapsed() >= *interval) {
+            error!(
+                "{}: still held by another runner after {}s; trying again in {}s",
+                plan.checkpoint.lock_shown(),
+                interval.as_secs(),
+                interval.as_secs()
+            );
+            return Ok(Locked::Busy);
         }
         if let Some(sig) = stop_signal(Duration::from_millis(100))? {
-            return Ok(Err(sig));
+            return Ok(Locked::Stopped(sig));
         }
     }
 }

@@ -149,11 +149,7 @@ impl Plan {
             Some((source, list)) => limits::resolve(source, &list)?,
             None => Vec::new(),
         };
-        let command = if args.expand_env {
-            args.command.iter().map(|word| expand::expand(word, env)).collect::<Result<_>>()?
-        } else {
-            args.command.clone()
-        };
+        let command = if args.expand_env { expand::expand_command(&args.command, env)? } else { args.command.clone() };
         let specs = route_specs(&args.route, env)?
             .iter()
             .map(|line| RouteSpec::parse_line(line).map_err(|e| Error::new(format!("route {line:?}: {e}"))))

@@ -30,6 +30,7 @@ wanted=(
   hyperfine:hyperfine /usr/bin/time:time newuidmap:uidmap
   /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables
   keyctl:keyutils
+  setcap:libcap2-bin strace:strace
   "$@" # a caller's own, in the same form (bench/run.sh)
 )
 missing=()

@@ -31,13 +31,85 @@ enum Op {
 /// used (not UTF-8).
 pub type Lookup = dyn Fn(&str) -> Result<Option<String>>;
 
+/// The most one argument may expand to: the kernel refuses a longer one
+/// at exec (MAX_ARG_STRLEN, 32 pages, less its NUL).
+pub const MAX_ARG: usize = 32 * 4096 - 1;
+/// The most the whole command may expand to, counting each argument's NUL:
+/// exec's ARG_MAX under the default 8 MiB stack limit.
+pub const MAX_COMMAND: usize = 2 * 1024 * 1024;
+
+/// Expands every word of a command, refusing (125) before the expansion
+/// grows past what exec could take: a 100 kB variable named 30,000 times
+/// must not first cost 3 GB.
+pub fn expand_command(words: &[String], lookup: &Lookup) -> Result<Vec<String>> {
+    let mut left = MAX_COMMAND;
+    let mut expanded = Vec::with_capacity(words.len());
+    for (n, word) in words.iter().enumerate() {
+        let limit = MAX_ARG.min(left.saturating_sub(1));
+        let out = expand_bounded(word, lookup, limit).map_err(|e| match e {
+            Bound::Error(e) => e,
+            Bound::Exceeded if limit < MAX_ARG => Error::new(format!(
+                "--expand-env: the command expands to more than {MAX_COMMAND} bytes (exec's ARG_MAX); \
+                 it grew past it at argument {}",
+                n + 1
+            )),
+            Bound::Exceeded => Error::new(format!(
+                "--expand-env: argument {} expands to more than {MAX_ARG} bytes (the kernel's limit for one argument)",
+                n + 1
+            )),
+        })?;
+        left -= out.len() + 1;
+        expanded.push(out);
+    }
+    Ok(expanded)
+}
+
 /// Expands `text` once, looking variables up with `lookup`. Errors name the
 /// text and what is wrong with it.
 pub fn expand(text: &str, lookup: &Lookup) -> Result<String> {
+    expand_bounded(text, lookup, MAX_ARG).map_err(|e| match e {
+        Bound::Error(e) => e,
+        Bound::Exceeded => Error::new(format!(
+            "--expand-env: an argument expands to more than {MAX_ARG} bytes (the kernel's limit for one argument)"
+        )),
+    })
+}
+
+/// Why an expansion stopped.
+enum Bound {
+    Error(Error),
+    Exceeded,
+}
+
+impl From<Error> for Bound {
+    fn from(e: Error) -> Self {
+        Bound::Error(e)
+    }
+}
+
+fn expand_bounded(text: &str, lookup: &Lookup, limit: usize) -> std::result::Result<String, Bound> {
     let parts = parse(text).map_err(|why| Error::new(format!("--expand-env: {text:?}: {why}")))?;
-    let mut out = String::new();
+    let mut out = Out { text: String::new(), limit };
     eval(&parts, lookup, &mut out)?;
-    Ok(out)
+    Ok(out.text)
+}
+
+/// The expansion so far, refusing to grow past its limit. Each push adds
+/// at most one value or literal, so memory stays within the limit plus one
+/// variable.
+struct Out {
+    text: String,
+    limit: usize,
+}
+
+impl Out {
+    fn push(&mut self, piece: &str) -> std::result::Result<(), Bound> {
+        if self.text.len() + piece.len() > self.limit {
+            return Err(Bound::Exceeded);
+        }
+        self.text.push_str(piece);
+        Ok(())
+    }
 }
 
 fn parse(text: &str) -> std::result::Result<Vec<Part>, String> {
@@ -120,31 +192,33 @@ fn parse_braced(chars: &mut Chars<'_>, depth: usize) -> std::result::Result<Part
     Ok(Part::Var { name, op: Some((op, word)) })
 }
 
-fn eval(parts: &[Part], lookup: &Lookup, out: &mut String) -> Result<()> {
+fn eval(parts: &[Part], lookup: &Lookup, out: &mut Out) -> std::result::Result<(), Bound> {
     for part in parts {
         match part {
-            Part::Literal(text) => out.push_str(text),
+            Part::Literal(text) => out.push(text)?,
             Part::Var { name, op } => {
                 let value = lookup(name)?;
                 match op {
-                    None => out.push_str(value.as_deref().unwrap_or("")),
+                    None => out.push(value.as_deref().unwrap_or(""))?,
                     Some((Op::DefaultIfUnset, word)) => match value {
-                        Some(value) => out.push_str(&value),
+                        Some(value) => out.push(&value)?,
                         None => eval(word, lookup, out)?,
                     },
                     Some((Op::DefaultIfEmpty, word)) => match value.filter(|v| !v.is_empty()) {
-                        Some(value) => out.push_str(&value),
+                        Some(value) => out.push(&value)?,
                         None => eval(word, lookup, out)?,
                     },
                     Some((Op::FailIfEmpty, word)) => match value.filter(|v| !v.is_empty()) {
-                        Some(value) => out.push_str(&value),
+                        Some(value) => out.push(&value)?,
                         None => {
-                            let mut message = String::new();
+                            // The message goes into one line of stderr: the
+                            // one-argument bound is plenty.
+                            let mut message = Out { text: String::new(), limit: MAX_ARG };
                             eval(word, lookup, &mut message)?;
-                            if message.is_empty() {
-                                message = "not set or empty".into();
+                            if message.text.is_empty() {
+                                message.text = "not set or empty".into();
                             }
-                            return Err(Error::new(format!("--expand-env: {name}: {message}")));
+                            return Err(Error::new(format!("--expand-env: {name}: {}", message.text)).into());
                         }
                     },
                 }
@@ -305,6 +379,26 @@ mod tests {
     fn command_substitution_stays_literal_inside_a_default() {
         assert_eq!(ok("${UNSET:-`id`}"), "`id`");
         assert_eq!(ok("${UNSET:-(id)}"), "(id)");
+    }
+
+    #[test]
+    fn expansion_is_bounded_as_exec_bounds_it() {
+        let big = "x".repeat(100_000);
+        let lookup = move |name: &str| -> Result<Option<String>> { Ok((name == "BIG").then(|| big.clone())) };
+        let words = |text: &str, n: usize| vec![text.to_string(); n];
+        // One argument: 131,071 bytes pass, one more is refused.
+        let at_limit = format!("${{BIG}}{}", "y".repeat(MAX_ARG - 100_000));
+        assert_eq!(expand_command(&words(&at_limit, 1), &lookup).unwrap()[0].len(), MAX_ARG);
+        let e = expand_command(&words(&format!("{at_limit}y"), 1), &lookup).unwrap_err();
+        assert!(e.message().contains("argument 1 expands to more than 131071 bytes"), "{e}");
+        // What needed 3 GB: a 100 kB variable named 30,000 times.
+        let e = expand_command(&words(&"$BIG".repeat(30_000), 1), &lookup).unwrap_err();
+        assert_eq!(e.status(), 125);
+        // The whole command: 20 arguments of 100 kB pass, 21 do not.
+        assert_eq!(expand_command(&words("$BIG", 20), &lookup).unwrap().len(), 20);
+        let e = expand_command(&words("$BIG", 21), &lookup).unwrap_err();
+        assert!(e.message().contains("more than 2097152 bytes (exec's ARG_MAX)"), "{e}");
+        assert!(e.message().contains("argument 21"), "{e}");
     }
 
     /// A small deterministic fuzz: every string over the interesting

@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 
 use crate::applets::APPLETS;
@@ -60,6 +60,19 @@ fn plan_link(link: &Path, exe: &Path, target: &Path, force: bool) -> Result<Plan
     }
     if meta.is_dir() {
         return Err(Error::new(format!("{}: is a directory, not replacing it", link.display())));
+    }
+    // The binary itself under an applet's name (the very path the links
+    // would point at, or its only name): replacing it would delete hardbox
+    // and leave links that point at themselves. Another hard link of it
+    // is just a name, and may go.
+    let running = fs::metadata(exe).map_err(|e| Error::new(format!("{}: {e}", exe.display())))?;
+    let same_file = (meta.dev(), meta.ino()) == (running.dev(), running.ino());
+    if meta.is_file() && (link == exe || (same_file && meta.nlink() == 1)) {
+        return Err(Error::new(format!(
+            "{}: is the hardbox binary itself; replacing it would delete it (install the binary as {} first)",
+            link.display(),
+            link.with_file_name("hardbox").display()
+        )));
     }
     if force {
         return Ok(Plan::Replace);

@@ -45,12 +45,37 @@ pub fn enabled(level: Level) -> bool {
 /// Writes `APPLET: message` to stderr in one write, so lines from several
 /// processes never interleave mid-line. Errors always print; so does this
 /// when the level allows it.
+///
+/// Every message is one line, so any control character in it came from a
+/// value (a command name, a user, a path): escaping it here, once, means no
+/// input can forge a second line, whichever site forgot to.
 pub fn line(level: Level, message: std::fmt::Arguments<'_>) {
     if level != Level::Quiet && !enabled(level) {
         return;
     }
-    let text = format!("{}: {}\n", applet(), message);
+    let mut text = escape(&format!("{}: {}", applet(), message));
+    text.push('\n');
+    // stderr is where a failure would be told; there is nowhere left to
+    // report that it failed, and the exit status still says so.
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// The text with each control character (newline, carriage return, escape,
+/// NUL...) written as Rust writes it in a literal (`\n`, `\u{1b}`): safe to
+/// put in one line of a log or of data output.
+pub fn escape(text: &str) -> String {
+    if !text.contains(char::is_control) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// An error line: printed whatever HARDBOX_LOG says.
@@ -67,4 +92,16 @@ macro_rules! info {
 #[macro_export]
 macro_rules! debug {
     ($($arg:tt)*) => { $crate::log::line($crate::log::Level::Debug, format_args!($($arg)*)) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_cannot_forge_a_line() {
+        assert_eq!(escape("plain /path é"), "plain /path é");
+        assert_eq!(escape("a\nroute-add: forged"), "a\\nroute-add: forged");
+        assert_eq!(escape("\r\t\u{1b}[2J\0\u{85}"), "\\r\\t\\u{1b}[2J\\0\\u{85}");
+    }
 }

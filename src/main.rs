@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use hardbox::applets::{self, APPLETS};
 use hardbox::error::{Error, EXIT_FAILURE};
-use hardbox::{error, install, log};
+use hardbox::{cli, error, install, log};
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
@@ -40,14 +40,14 @@ fn run(applet: &'static applets::Applet, args: &[OsString]) -> u8 {
 }
 
 /// What every path does first: name the messages, read HARDBOX_LOG, and
-/// refuse a setuid install. Err carries the exit status.
+/// refuse a setuid, setgid or file-capability install. Err carries the exit status.
 fn start(name: &'static str, default: log::Level) -> Result<(), u8> {
     let setting = std::env::var_os("HARDBOX_LOG").map(|value| value.to_string_lossy().into_owned());
     if let Err(message) = log::init(name, default, setting.as_deref()) {
         error!("{message}");
         return Err(EXIT_FAILURE);
     }
-    refuse_setuid().map_err(|e| {
+    refuse_secure_exec().map_err(|e| {
         error!("{e}");
         e.status()
     })
@@ -63,33 +63,40 @@ fn multicall(args: &[OsString]) -> u8 {
         return status;
     }
     match first.as_deref() {
-        None | Some("--help") | Some("-h") | Some("help") => {
-            print!("{}", usage());
-            0
-        }
-        Some("--list") => {
-            for applet in APPLETS {
-                println!("{}", applet.name);
-            }
-            0
-        }
+        None | Some("--help") | Some("-h") | Some("help") => out(&usage()),
+        Some("--list") => out(&APPLETS.iter().map(|applet| format!("{}\n", applet.name)).collect::<String>()),
         Some("--version") | Some("-V") => {
-            println!(
+            outln!(
                 "hardbox {} ({}, commit {})",
                 env!("CARGO_PKG_VERSION"),
                 env!("HARDBOX_TARGET"),
                 env!("HARDBOX_COMMIT")
-            );
-            0
+            )
         }
         Some("--install") => install_links(&args[2..]),
         Some(name) => unknown(name),
     }
 }
 
+/// Data output to stdout; a write that fails is hardbox's failure (125).
+fn out(text: &str) -> u8 {
+    match cli::print(text) {
+        Ok(()) => 0,
+        Err(e) => {
+            error!("{e}");
+            e.status()
+        }
+    }
+}
+
+/// `println!` with the write error handled: the exit status.
+macro_rules! outln {
+    ($($arg:tt)*) => { out(&format!("{}\n", format_args!($($arg)*))) };
+}
+use outln;
+
 fn unknown(name: &str) -> u8 {
-    // A name holding a newline must not forge a second line.
-    error!("unknown applet '{}' (see hardbox --list)", name.replace(char::is_control, "?"));
+    error!("unknown applet '{name}' (see hardbox --list)");
     EXIT_FAILURE
 }
 
@@ -114,17 +121,24 @@ fn install_links(args: &[OsString]) -> u8 {
     }
 }
 
-/// hardbox is never to be installed setuid or setgid: it would hand root's
-/// powers to whoever runs it.
-fn refuse_setuid() -> Result<(), Error> {
-    let (uid, euid) = (nix::unistd::getuid(), nix::unistd::geteuid());
-    let (gid, egid) = (nix::unistd::getgid(), nix::unistd::getegid());
-    if uid != euid || gid != egid {
-        return Err(Error::new(format!(
-            "refusing to run setuid or setgid (uid {uid}, euid {euid}, gid {gid}, egid {egid}): remove the bit with chmod u-s,g-s"
-        )));
+/// hardbox is never to be installed setuid, setgid or with file
+/// capabilities: it would hand those powers to whoever runs it. The kernel
+/// says so through AT_SECURE for all three (comparing uid with euid misses
+/// file capabilities).
+fn refuse_secure_exec() -> Result<(), Error> {
+    // SAFETY: getauxval only reads the auxiliary vector the kernel gave us.
+    if unsafe { libc::getauxval(libc::AT_SECURE) } == 0 {
+        return Ok(());
     }
-    Ok(())
+    let exe = std::fs::read_link("/proc/self/exe")
+        .map(|path| path.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "the hardbox binary".into());
+    Err(Error::new(format!(
+        "refusing to run setuid, setgid or with file capabilities (uid {}, euid {}): \
+         remove them with chmod u-s,g-s {exe} and setcap -r {exe}",
+        nix::unistd::getuid(),
+        nix::unistd::geteuid()
+    )))
 }
 
 fn usage() -> String {

@@ -182,9 +182,14 @@ impl Target {
     /// Enters the namespaces `kinds` of the target: all or none where the
     /// kernel takes a pidfd. After a mount namespace the root and the working
     /// directory are that namespace's root.
+    ///
+    /// With nothing to enter there is no setns to fail on a dead target, so
+    /// the pidfd is asked directly: what was read from /proc/PID before
+    /// (-r, -w) then came from this very process, not from one that took
+    /// its pid since.
     pub fn enter(&self, kinds: Kinds) -> Result<()> {
         if kinds.is_empty() {
-            return Ok(());
+            return self.check_alive();
         }
         match &self.pidfd {
             Some(pidfd) => setns(pidfd, kinds).map_err(|e| self.setns_error(kinds, e)),
@@ -218,6 +223,27 @@ impl Target {
             setns(&file, kind).map_err(|e| self.setns_error(kind, e))?;
         }
         Ok(())
+    }
+
+    /// Fails when the process held by the pidfd has exited. Without a
+    /// pidfd (kernels before 5.8) there is nothing that could tell.
+    fn check_alive(&self) -> Result<()> {
+        let Some(pidfd) = &self.pidfd else {
+            return Ok(());
+        };
+        // SAFETY: pidfd_send_signal with signal 0 and no siginfo only checks
+        // that the process lives and may be signalled; the fd is borrowed.
+        let rc = unsafe {
+            libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), 0, std::ptr::null::<libc::siginfo_t>(), 0)
+        };
+        match Errno::result(rc) {
+            Ok(_) | Err(Errno::EPERM) => Ok(()),
+            Err(Errno::ESRCH) => Err(Error::new(format!(
+                "process {} has exited: its pid may now be another process's, so nothing of it is used",
+                self.pid
+            ))),
+            Err(e) => Err(Error::sys(format!("checking that process {} still runs", self.pid), e, None)),
+        }
     }
 
     fn setns_error(&self, kinds: Kinds, errno: Errno) -> Error {
@@ -321,6 +347,26 @@ fn parse_version(release: &str) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 18.7: with nothing to enter, a target that died after it was
+    /// opened is still noticed (before, enter returned early).
+    #[test]
+    fn a_target_that_died_is_noticed_even_when_nothing_is_entered() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().expect("spawn sleep");
+        let target = Target::open(child.id() as libc::pid_t).expect("open a live child");
+        assert!(target.enter(Kinds::NONE).is_ok(), "alive: nothing to enter is fine");
+        if target.pidfd.is_none() {
+            eprintln!("SKIPPED the death check: no pidfd on this kernel");
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        }
+        child.kill().expect("kill");
+        child.wait().expect("reap");
+        let e = target.enter(Kinds::NONE).expect_err("a dead target");
+        assert!(e.message().contains("has exited"), "{e}");
+        assert_eq!(e.status(), 125);
+    }
 
     #[test]
     fn versions_parse() {

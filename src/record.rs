@@ -15,11 +15,16 @@
 //!
 //! The file lives in a directory that may belong to another root (another
 //! process's `/proc/PID/root`, or a directory standing in for one). That
-//! directory is opened once, with symbolic links resolved as if the foreign
-//! root were `/`, and every later step (lock, read, write, rename, remove) is
-//! relative to that descriptor: entering the target's mount namespace
-//! afterwards cannot change which file is meant, and a symlinked `/tmp` in the
-//! target cannot point us outside it.
+//! directory is opened once, with `..` stopping at the foreign root and no
+//! symbolic link followed in any component, and every later step (lock,
+//! read, write, rename, remove) is relative to that descriptor: entering the
+//! target's mount namespace afterwards cannot change which file is meant.
+//! Refusing links outright matters because checkpoint usually runs as root
+//! in shared directories: a link another user plants in a sticky `/tmp`
+//! would otherwise make root write where that user points.
+//!
+//! Only a checkpoint record (whole, or torn) is ever replaced or removed, and
+//! only a record and a lock owned by the user checkpoint runs as are used.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -30,7 +35,7 @@ use md5::{Digest, Md5};
 use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, renameat, Flock, FlockArg, OFlag, OpenHow, ResolveFlag, AT_FDCWD};
 use nix::sys::stat::{fstat, Mode, SFlag};
-use nix::unistd::{fsync, unlinkat, UnlinkatFlags};
+use nix::unistd::{fsync, geteuid, unlinkat, UnlinkatFlags};
 
 use crate::error::{Error, Result};
 
@@ -123,6 +128,14 @@ impl Record {
     }
 }
 
+/// Whether bytes that do not parse are still one of ours, torn: a prefix
+/// of the first line, or a file that starts with it. Anything else (an
+/// empty file included) is someone else's, and is never replaced.
+fn is_torn_record(bytes: &[u8]) -> bool {
+    let first = format!("{MAGIC}\n");
+    !bytes.is_empty() && (bytes.starts_with(first.as_bytes()) || first.as_bytes().starts_with(bytes))
+}
+
 fn field<'a>(line: Option<&'a str>, name: &str) -> std::result::Result<&'a str, &'static str> {
     let value = line.and_then(|l| l.strip_prefix(name)).and_then(|l| l.strip_prefix(' ')).ok_or("missing a field")?;
     if value.chars().any(char::is_control) {
@@ -182,9 +195,12 @@ pub enum Root {
 pub enum Found {
     Absent,
     Valid(Record),
-    /// A regular file that is not a valid record (an empty file a `touch`
-    /// made, a torn write, a foreign file), with the reason.
+    /// A record of ours that does not parse (a torn write), with the reason:
+    /// replaced by the next successful run.
     Invalid(&'static str),
+    /// A regular file that is no record of ours (an empty file a `touch`
+    /// made, someone else's file), with the reason: never replaced.
+    Foreign(&'static str),
 }
 
 /// A checkpoint file: its directory, held open, and its name in it.
@@ -193,6 +209,13 @@ pub struct Checkpoint {
     name: String,
     /// The path as the user gave it, with the root it is in, for messages.
     shown: String,
+    /// The path as given, which names a lock kept elsewhere.
+    path: String,
+    /// Where the lock is: `NAME.lock` beside the record unless `lock_in`
+    /// moved it.
+    lock_dir: Option<OwnedFd>,
+    lock_name: String,
+    lock_shown: String,
 }
 
 /// The exclusive lock on `FILE.lock`, released when dropped.
@@ -220,27 +243,36 @@ impl Checkpoint {
         if name.is_empty() || name == "." || name == ".." {
             return Err(Error::new(format!("{path:?}: not a file name (give the checkpoint's path, e.g. /tmp/done)")));
         }
-        let shown = match root {
-            Root::Own => path.to_string(),
-            Root::Process(pid) => format!("{path} in the root of process {pid}"),
-            Root::Dir(dir) => format!("{path} under {dir}"),
-        };
-        let dir_flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        let dir = match root {
-            Root::Own => {
-                openat(AT_FDCWD, parent, dir_flags, Mode::empty()).map_err(|e| directory_error(&shown, parent, e))?
-            }
-            Root::Process(pid) => in_root(&format!("/proc/{pid}/root"), parent, dir_flags).map_err(|e| match e {
-                RootError::Root(Errno::ENOENT) => Error::new(format!("--target {pid}: no such process")),
-                RootError::Root(e) => Error::sys(format!("--target {pid}: opening its root"), e, Some("needs root")),
-                RootError::Path(e) => directory_error(&shown, parent, e),
-            })?,
-            Root::Dir(root) => in_root(root, parent, dir_flags).map_err(|e| match e {
-                RootError::Root(e) => Error::sys(format!("--root {root}"), e, None),
-                RootError::Path(e) => directory_error(&shown, parent, e),
-            })?,
-        };
-        Ok(Checkpoint { dir, name: name.to_string(), shown })
+        let shown = in_place(root, path);
+        let dir = open_dir(root, parent, &shown)?;
+        let lock_shown = in_place(root, &format!("{path}.lock"));
+        Ok(Checkpoint {
+            dir,
+            name: name.to_string(),
+            shown,
+            path: path.to_string(),
+            lock_dir: None,
+            lock_name: format!("{name}.lock"),
+            lock_shown,
+        })
+    }
+
+    /// Keeps the lock in directory `dir` of the same root instead of beside
+    /// the record: for a record in a shared `/tmp`, a directory (`/run`)
+    /// where no other user can create, hold or plant the lock.
+    /// The lock is named after the record's whole path, so that records of
+    /// the same name in two directories never share one.
+    pub fn lock_in(&mut self, root: &Root, dir: &str) -> Result<()> {
+        self.lock_name = format!("hardbox-checkpoint_{}.lock", md5_hex(self.path.as_bytes()));
+        let path = format!("{}/{}", dir.trim_end_matches('/'), self.lock_name);
+        self.lock_shown = in_place(root, &path);
+        self.lock_dir = Some(open_dir(root, dir, &self.lock_shown)?);
+        Ok(())
+    }
+
+    /// The lock's path and root, for messages.
+    pub fn lock_shown(&self) -> &str {
+        &self.lock_shown
     }
 
     /// The path and root, for messages.
@@ -248,16 +280,35 @@ impl Checkpoint {
         &self.shown
     }
 
-    /// Takes the lock if no one holds it; None when someone does.
+    /// Takes the lock if no one holds it; None when someone does. A lock
+    /// file another user owns is refused: they could hold it forever.
     pub fn try_lock(&self) -> Result<Option<Lock>> {
-        let name = format!("{}.lock", self.name);
-        let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        let fd = openat(&self.dir, name.as_str(), flags, Mode::from_bits_truncate(0o600))
-            .map_err(|e| Error::sys(format!("{}.lock", self.shown), e, writable_hint(e)))?;
+        let dir = self.lock_dir.as_ref().unwrap_or(&self.dir);
+        let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        let fd = match openat(dir, self.lock_name.as_str(), flags, Mode::from_bits_truncate(0o600)) {
+            Ok(fd) => fd,
+            Err(Errno::ELOOP) => {
+                return Err(Error::new(format!("the lock {}: is a symbolic link (remove it)", self.lock_shown)))
+            }
+            Err(e) => {
+                let hint = match e {
+                    Errno::EACCES | Errno::EPERM => {
+                        Some("its directory must be writable by the user checkpoint runs as")
+                    }
+                    _ => None,
+                };
+                return Err(Error::sys(format!("creating the lock {}", self.lock_shown), e, hint));
+            }
+        };
+        let stat = fstat(&fd).map_err(|e| Error::sys(&self.lock_shown, e, None))?;
+        if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+            return Err(Error::new(format!("the lock {}: is not a regular file (remove it)", self.lock_shown)));
+        }
+        owned_by_us(&format!("the lock {}", self.lock_shown), stat.st_uid)?;
         match Flock::lock(File::from(fd), FlockArg::LockExclusiveNonblock) {
             Ok(held) => Ok(Some(Lock { _held: held })),
             Err((_, Errno::EWOULDBLOCK)) => Ok(None),
-            Err((_, e)) => Err(Error::sys(format!("locking {}.lock", self.shown), e, None)),
+            Err((_, e)) => Err(Error::sys(format!("locking {}", self.lock_shown), e, None)),
         }
     }
 
@@ -283,6 +334,7 @@ impl Checkpoint {
             }
             _ => return Err(Error::new(format!("{}: is not a regular file", self.shown))),
         }
+        owned_by_us(&self.shown, stat.st_uid)?;
         let mut bytes = Vec::new();
         File::from(fd)
             .take(MAX_RECORD as u64 + 1)
@@ -290,7 +342,8 @@ impl Checkpoint {
             .map_err(|e| Error::new(format!("{}: {e}", self.shown)))?;
         Ok(match Record::parse(&bytes) {
             Ok(record) => Found::Valid(record),
-            Err(why) => Found::Invalid(why),
+            Err(why) if is_torn_record(&bytes) => Found::Invalid(why),
+            Err(why) => Found::Foreign(why),
         })
     }
 
@@ -359,18 +412,60 @@ enum RootError {
     Path(Errno),
 }
 
+/// `path` with the root it is in, for messages.
+fn in_place(root: &Root, path: &str) -> String {
+    match root {
+        Root::Own => path.to_string(),
+        Root::Process(pid) => format!("{path} in the root of process {pid}"),
+        Root::Dir(dir) => format!("{path} under {dir}"),
+    }
+}
+
+/// Opens directory `path` of `root`, following no symbolic link on the way.
+fn open_dir(root: &Root, path: &str, shown: &str) -> Result<OwnedFd> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    match root {
+        Root::Own => {
+            let how = OpenHow::new().flags(flags).resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
+            openat2(AT_FDCWD, path, how).map_err(|e| directory_error(shown, path, e))
+        }
+        Root::Process(pid) => in_root(&format!("/proc/{pid}/root"), path, flags).map_err(|e| match e {
+            RootError::Root(Errno::ENOENT) => Error::new(format!("--target {pid}: no such process")),
+            RootError::Root(e) => Error::sys(format!("--target {pid}: opening its root"), e, Some("needs root")),
+            RootError::Path(e) => directory_error(shown, path, e),
+        }),
+        Root::Dir(root) => in_root(root, path, flags).map_err(|e| match e {
+            RootError::Root(e) => Error::sys(format!("--root {root}"), e, None),
+            RootError::Path(e) => directory_error(shown, path, e),
+        }),
+    }
+}
+
 /// Opens `path` inside `root` as the kernel would for a process whose root
-/// that is: `..` stops at it, absolute symlinks start from it, and /proc's
-/// magic links (which could lead anywhere) are refused.
+/// that is (`..` stops at it), following no symbolic link at all.
 fn in_root(root: &str, path: &str, flags: OFlag) -> std::result::Result<OwnedFd, RootError> {
     let root = openat(AT_FDCWD, root, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(RootError::Root)?;
-    let how = OpenHow::new().flags(flags).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let how = OpenHow::new().flags(flags).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_SYMLINKS);
     openat2(&root, path, how).map_err(RootError::Path)
+}
+
+/// A file another user owns is theirs to change at will: using it would
+/// let them decide for us (a forged record) or block us (a held lock).
+fn owned_by_us(shown: &str, uid: libc::uid_t) -> Result<()> {
+    let us = geteuid().as_raw();
+    if uid == us {
+        return Ok(());
+    }
+    Err(Error::new(format!("{shown}: owned by uid {uid}, not by uid {us} that checkpoint runs as (remove it)")))
 }
 
 fn directory_error(shown: &str, parent: &str, e: Errno) -> Error {
     match e {
+        Errno::ELOOP => Error::new(format!(
+            "{shown}: {parent} is or passes through a symbolic link, which checkpoint does not follow (give the real path)"
+        )),
+        Errno::EXDEV => Error::new(format!("{shown}: {parent} leads out of its root (give the real path)")),
         Errno::ENOENT => {
             Error::new(format!("{shown}: directory {parent} does not exist (create it, or choose --path)"))
         }
@@ -431,6 +526,17 @@ mod tests {
                 changed[i] ^= flip;
                 assert!(Record::parse(&changed).is_err(), "byte {i} ^ {flip:#x} taken as valid");
             }
+        }
+    }
+
+    #[test]
+    fn only_our_own_torn_records_may_be_replaced() {
+        let whole = sample().encode();
+        for len in 1..whole.len() {
+            assert!(is_torn_record(&whole[..len]), "a record torn at {len} bytes is ours");
+        }
+        for foreign in [&b""[..], b"\n", b"done\n", b"hardbox", b"root:x:0:0::/root:/bin/sh\n", &[0xff; 40]] {
+            assert_eq!(is_torn_record(foreign), foreign == b"hardbox", "{foreign:?}");
         }
     }
 

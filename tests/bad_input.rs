@@ -310,6 +310,20 @@ fn table() -> Vec<Row> {
     odd(db, vec![s("--no-drop"), s("--own"), bad(), s("{cmd}")], vec![], "not valid UTF-8");
     // dhi-bootstrap: the init's stop steps.
     odd(db, vec![s("--init"), s("--no-drop"), s("{cmd}")], vec![("TERM_DELAY", bad())], "TERM_DELAY");
+    // hardening (issues 16.1, 18.4): a bare `help` is a word like any
+    // other (a bad route here, not the usage); --expand-env is bounded as
+    // exec bounds it, one argument and the whole command.
+    odd(ra, vec![s("help")], vec![], "destination \"help\"");
+    odd(ra, vec![s("help"), s("x")], vec![], "\"x\" after help");
+    let big = || s(&"x".repeat(100_000));
+    let expand = |words: Vec<OsString>| [vec![s("--no-drop"), s("--expand-env"), s("{cmd}")], words].concat();
+    odd(db, expand(vec![s(&"$X".repeat(30_000))]), vec![("X", big())], "more than 131071 bytes");
+    odd(db, expand(vec![s("$X"); 21]), vec![("X", big())], "exec's ARG_MAX");
+    // hardening (issue 18.10): a value holding a newline is escaped, so
+    // the refusal stays one line (assert: one line, the escaped value).
+    odd(cp, vec![s("--path"), s("{dir}/a\nforged: b/cp"), s("{cmd}")], vec![], "a\\nforged: b does not exist");
+    odd(du, vec![s("no\nbody"), s("{cmd}")], vec![], "no\\nbody");
+    odd(db, vec![s("--user"), s("no\r\u{1b}body"), s("{cmd}")], vec![], "no\\r\\u{1b}body");
     rows
 }
 

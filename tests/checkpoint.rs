@@ -205,7 +205,7 @@ fn sigkill_at_any_point_never_leaves_a_checkpoint_taken_for_valid() {
     // Torn copies of a real record, as a crash without the rename would leave.
     assert_eq!(run(&args).status.code(), Some(0));
     let whole = std::fs::read(&file).unwrap();
-    for len in [0, 1, 20, whole.len() / 2, whole.len() - 34, whole.len() - 1] {
+    for len in [1, 20, whole.len() / 2, whole.len() - 34, whole.len() - 1] {
         std::fs::write(&file, &whole[..len]).unwrap();
         let _ = std::fs::remove_file(&marker);
         let out = run(&args);
@@ -287,24 +287,106 @@ fn status_and_remove() {
     assert_eq!(run(&["--status", "--path", path]).status.code(), Some(1));
 }
 
+/// Issue 18.5: no component of the path is followed as a link, in our own
+/// root or another: a link planted in a shared directory cannot send root's
+/// write elsewhere, and `..` still stops at a foreign root.
 #[test]
-fn symlinks_inside_another_root_stay_inside_it() {
+fn symbolic_links_are_never_followed_in_any_root() {
     let dir = TempDir::new("cp-links");
     let root = dir.path().join("root");
     std::fs::create_dir_all(root.join("real")).unwrap();
-    // An absolute link, and one that climbs: both resolve inside the root.
     std::os::unix::fs::symlink("/real", root.join("tmp")).unwrap();
     std::os::unix::fs::symlink("../../../../../../../real", root.join("up")).unwrap();
-    let root_arg = root.to_str().unwrap();
-    for path in ["/tmp/done", "/up/done2"] {
-        let out = run(&["--root", root_arg, "--path", path, "true"]);
-        assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    }
-    assert!(root.join("real/done").is_file() && root.join("real/done2").is_file());
-    // The checkpoint itself is a file this tool replaces; a link there is refused.
     std::os::unix::fs::symlink("/etc/hostname", root.join("real/linked")).unwrap();
-    let out = run(&["--root", root_arg, "--path", "/tmp/linked", "true"]);
+    let root_arg = root.to_str().unwrap();
+    let marker = dir.path().join("ran");
+    let touch = format!("touch {}", marker.display());
+    for (path, needle) in
+        [("/tmp/done", "symbolic link"), ("/up/done2", "symbolic link"), ("/real/linked", "symbolic link")]
+    {
+        let out = run(&["--root", root_arg, "--path", path, "sh", "-c", &touch]);
+        assert_refused(&out, "checkpoint", needle);
+        assert!(!marker.exists(), "{path}: the command never ran");
+    }
+    let written: Vec<_> = std::fs::read_dir(root.join("real"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "linked" && !name.ends_with(".lock"))
+        .collect();
+    assert!(written.is_empty(), "nothing written through a link: {written:?}");
+    // `..` stays inside the root, and a real path there works.
+    let out = run(&["--root", root_arg, "--path", "/../../real/done", "true"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(root.join("real/done").is_file());
+}
+
+/// Runs a shell line as nobody (the other user on the host).
+fn as_nobody(script: &str) {
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}: {:?}", text(&out));
+}
+
+/// Issue 18.5, reproduced: nobody plants `shared/state -> victim` in a
+/// sticky directory; root's checkpoint must not make `victim/important`.
+/// And a file there that is no record is never replaced.
+#[test]
+fn a_link_planted_in_a_sticky_directory_is_refused() {
+    if !require_root("a_link_planted_in_a_sticky_directory_is_refused") || !require_tool("sticky", "setpriv") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("cp-sticky");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (shared, victim) = (dir.path().join("shared"), dir.path().join("victim"));
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    as_nobody(&format!("ln -s {} {}/state", victim.display(), shared.display()));
+    let marker = dir.path().join("ran");
+    let touch = format!("touch {}", marker.display());
+    let planted = shared.join("state/important");
+    let out = run(&["--path", planted.to_str().unwrap(), "--", "sh", "-c", &touch]);
     assert_refused(&out, "checkpoint", "symbolic link");
+    assert!(!victim.join("important").exists(), "no record written through the planted link");
+    assert!(!marker.exists(), "the command never ran");
+
+    // A file that is not a checkpoint record is someone's: never replaced.
+    let important = victim.join("important");
+    for content in [&b"root:x:0:0::/root:/bin/sh\n"[..], b""] {
+        std::fs::write(&important, content).unwrap();
+        let out = run(&["--path", important.to_str().unwrap(), "--", "sh", "-c", &touch]);
+        assert_refused(&out, "checkpoint", "is not a checkpoint record");
+        assert!(text(&out).1.contains(important.to_str().unwrap()), "names it: {:?}", text(&out));
+        assert_eq!(std::fs::read(&important).unwrap(), content, "left as it was");
+        assert!(!marker.exists(), "the command never ran");
+    }
+}
+
+/// Issue 18.6: a lock or record another user owns is theirs to hold or
+/// forge: refused, naming the owner, before the command runs.
+#[test]
+fn a_lock_or_record_owned_by_another_user_is_refused() {
+    if !require_root("a_lock_or_record_owned_by_another_user_is_refused") {
+        return;
+    }
+    let dir = TempDir::new("cp-owner");
+    let file = dir.path().join("done");
+    let marker = dir.path().join("ran");
+    let touch = format!("touch {}", marker.display());
+    let args = ["--path", file.to_str().unwrap(), "--", "sh", "-c", &touch];
+    assert_eq!(run(&args[..4]).status.code(), Some(0), "a record of ours");
+    for planted in [dir.path().join("done.lock"), file.clone()] {
+        std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+        let _ = std::fs::remove_file(&marker);
+        let out = run(&args);
+        assert_refused(&out, "checkpoint", "owned by uid 65534");
+        assert!(text(&out).1.contains(planted.to_str().unwrap()), "names it: {:?}", text(&out));
+        assert!(!marker.exists(), "the command never ran");
+        std::os::unix::fs::chown(&planted, Some(0), Some(0)).unwrap();
+    }
 }
 
 /// A stand-in for a node: new mount, UTS and PID namespaces, a private
@@ -319,7 +401,10 @@ struct Target {
 impl Target {
     fn new() -> Target {
         let hostname = unique("hbt");
-        let setup = format!("mount -t tmpfs tmpfs /tmp && hostname {hostname} && echo ready && exec sleep 120");
+        // A private /run too: startup-script mode keeps its lock there.
+        let setup = format!(
+            "mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /run && hostname {hostname} && echo ready && exec sleep 120"
+        );
         let mut unshare = Command::new("unshare")
             .args(["-m", "-u", "-p", "--fork", "--mount-proc", "sh", "-c", &setup])
             .stdout(Stdio::piped())
@@ -338,6 +423,10 @@ impl Target {
 
     fn tmp(&self) -> PathBuf {
         PathBuf::from(format!("/proc/{}/root/tmp", self.pid))
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root/run", self.pid))
     }
 }
 
@@ -416,6 +505,59 @@ fn startup_script_runs_in_the_targets_namespaces_once() {
     let pid: i32 = std::fs::read_to_string(target.tmp().join("pid")).unwrap().trim().parse().unwrap();
     assert!(pid < 100, "ran in the target's PID namespace (pid {pid})");
     assert_eq!(lines(&target.tmp().join("runs")), 1, "once, however many intervals passed");
+    // Issue 18.6: the lock is in the target's /run, where only root creates
+    // files, and named after the record's whole path; none in the shared /tmp.
+    let lock = format!("hardbox-checkpoint_{}.lock", md5sum(expected.as_bytes()));
+    assert!(target.run_dir().join(&lock).is_file(), "{lock} in the target's /run");
+    let in_tmp: Vec<_> = std::fs::read_dir(target.tmp()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!in_tmp.iter().any(|n| n.to_string_lossy().ends_with(".lock")), "no lock in /tmp: {in_tmp:?}");
+}
+
+/// Issue 18.6: a runner holding the lock delays startup-script mode by at
+/// most the interval, and the wait is said; a lock someone else owns is
+/// refused with a message that says where it is, ungarbled.
+#[test]
+fn startup_script_bounds_its_wait_for_the_lock_and_says_so() {
+    if !require_root("startup_script_bounds_its_wait_for_the_lock_and_says_so") || !require_tool("lock", "flock") {
+        return;
+    }
+    let target = Target::new();
+    let script = format!("echo x >> /tmp/runs; : {}", unique("bound"));
+    let record = format!("/tmp/startup-script.kubernetes.io_{}", md5sum(format!("{script}\n").as_bytes()));
+    let lock = target.run_dir().join(format!("hardbox-checkpoint_{}.lock", md5sum(record.as_bytes())));
+    let mut holder = Command::new("flock").arg(&lock).args(["sleep", "30"]).spawn().expect("flock");
+    wait_for("the holder's lock", Duration::from_secs(5), || lock.exists());
+    std::thread::sleep(Duration::from_millis(100));
+    let mut child = checkpoint()
+        .args(["--target", &target.pid.to_string()])
+        .env("STARTUP_SCRIPT", &script)
+        .env("CHECKPOINT_INTERVAL", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(2500));
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let _ = child.stdout.take();
+    let out = child.wait_with_output().expect("wait");
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("another runner holds it"), "says it waits: {err}");
+    assert!(err.contains("still held by another runner after 1s"), "bounded by the interval: {err}");
+    assert!(!target.tmp().join("runs").exists(), "never ran without the lock");
+
+    std::os::unix::fs::chown(&lock, Some(65534), Some(65534)).unwrap();
+    let out = checkpoint()
+        .args(["--target", &target.pid.to_string()])
+        .env("STARTUP_SCRIPT", &script)
+        .env("HARDBOX_LOG", "quiet")
+        .output()
+        .unwrap();
+    let shown =
+        format!("/run/hardbox-checkpoint_{}.lock in the root of process {}", md5sum(record.as_bytes()), target.pid);
+    assert_refused(&out, "checkpoint", &format!("the lock {shown}: owned by uid 65534"));
+    assert!(!target.tmp().join("runs").exists(), "the script never ran");
 }
 
 #[test]

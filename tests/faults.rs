@@ -431,8 +431,31 @@ fn every_applet_refuses_to_run_setuid_or_setgid() {
                 .arg(&marker)
                 .output()
                 .expect("setpriv");
-            assert_refused(&out, name, "refusing to run setuid or setgid");
+            assert_refused(&out, name, "refusing to run setuid, setgid or with file capabilities");
             assert!(out.stdout.is_empty() && !Path::new(&marker).exists(), "{name} {mode:o}: ran");
         }
+    }
+}
+
+/// Issue 18.4: stdout that cannot be written (`>/dev/full`) is hardbox's
+/// failure, one line and 125, never the panic (134) of a print.
+#[test]
+fn output_to_a_full_device_is_125_never_a_crash() {
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").expect("open /dev/full");
+    let dir = TempDir::new("full");
+    let record = dir.path().join("record");
+    let mut cases: Vec<(String, Vec<String>)> = vec![
+        ("hardbox".into(), vec!["--list".into()]),
+        ("hardbox".into(), vec!["--version".into()]),
+        ("hardbox".into(), vec!["--help".into()]),
+        ("hardbox".into(), vec![]),
+        ("checkpoint".into(), vec!["--status".into(), "--path".into(), record.display().to_string()]),
+    ];
+    for name in ["checkpoint", "dhi-bootstrap", "dropuser", "nsenter-lite", "route-add"] {
+        cases.push((name.into(), vec!["--help".into()]));
+    }
+    for (name, args) in &cases {
+        let out = Command::new(applet(name)).args(args).stdout(full()).output().unwrap();
+        assert_refused(&out, name, "cannot write to stdout: no space left on device");
     }
 }

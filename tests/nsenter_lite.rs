@@ -255,7 +255,14 @@ fn all_leaves_out_the_namespaces_we_share() {
     }
     assert_eq!(seen["cwd"], cwd.path().display().to_string(), "our own mount namespace was not re-entered");
     assert_eq!(seen["nspid"], our_depth().to_string(), "no pid namespace to enter, so no fork");
-    assert!(stderr.contains("namespaces of process") && stderr.contains(": uts\n"), "{stderr}");
+    assert!(!stderr.contains("nsenter-lite:"), "silent on success by default: {stderr}");
+    let out = Command::new(nsenter_lite())
+        .args(["-t", &target.pid.to_string(), "-a", "true"])
+        .env("HARDBOX_LOG", "info")
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(stderr, format!("nsenter-lite: entered the namespaces of process {}: uts\n", target.pid));
 }
 
 #[test]
@@ -559,4 +566,55 @@ fn unprivileged_callers_get_the_fix() {
         assert!(text(&out).1.contains("run privileged, with --pid=host for the host"), "{flags:?}");
         assert!(out.stdout.is_empty(), "{flags:?}: the command ran");
     }
+}
+
+/// The links of a process's open descriptors (`/`, `anon_inode:[pidfd]`).
+fn fd_links(pid: i32) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return Vec::new() };
+    dir.flatten().filter_map(|e| std::fs::read_link(e.path()).ok()).map(|l| l.display().to_string()).collect()
+}
+
+/// Issue 18.7: with -a and every namespace shared, nothing is entered, so no
+/// setns through the pidfd could fail on a target that died after it was
+/// opened; -r then took the root of whoever had the pid. strace holds
+/// nsenter-lite at its liveness check while the target dies and is reaped:
+/// it must refuse, and the command must never run. (Before the fix there
+/// was no check to hold: the command ran.)
+#[test]
+fn a_target_that_died_after_it_was_opened_is_refused_when_nothing_is_entered() {
+    let test = "a_target_that_died_after_it_was_opened_is_refused_when_nothing_is_entered";
+    if !require_root(test) || !require_tool(test, "strace") {
+        return;
+    }
+    let dir = TempDir::new("nsl-dead");
+    let marker = dir.path().join("ran");
+    let mut target = Command::new("sleep").arg("60").spawn().expect("spawn the target");
+    let mut strace = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=pidfd_send_signal"])
+        .args(["-e", "inject=pidfd_send_signal:delay_enter=1500000"])
+        .arg(nsenter_lite())
+        .args(["-t", &target.id().to_string(), "-a", "-r", "--", BUSYBOX, "touch"])
+        .arg(&marker)
+        .env("HARDBOX_LOG", "quiet")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn strace");
+    // Once nsenter-lite holds the pidfd and the target's root, it is at the
+    // check (or, without one, already past it: then strace ends first).
+    let at_check = wait_until("nsenter-lite at its check", Duration::from_secs(10), || {
+        if strace.try_wait().expect("poll strace").is_some() {
+            return Some(false);
+        }
+        let tracee = children(strace.id() as i32).into_iter().next()?;
+        let links = fd_links(tracee);
+        (links.iter().any(|l| l.contains("pidfd")) && links.iter().any(|l| l == "/")).then_some(true)
+    });
+    target.kill().expect("kill the target");
+    target.wait().expect("reap the target");
+    assert!(at_check, "nsenter-lite ran to the end without a check it could be held at");
+    let out = strace.wait_with_output().expect("wait for strace");
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("has exited"), "{stderr}");
+    assert!(!marker.exists(), "the command never ran");
 }

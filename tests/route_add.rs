@@ -70,7 +70,18 @@ fn ipv4_via_a_gateway() {
     let out = route_add(&ns, &["203.0.113.0/24", "via", "198.51.100.1"]);
     assert_eq!(out.status.code(), Some(0));
     let (_, stderr) = text(&out);
-    assert_eq!(stderr, "route-add: set 203.0.113.0/24 via 198.51.100.1\n");
+    assert_eq!(stderr, "", "silent on success, as ip is");
+    let info = ns.run(
+        "env",
+        [
+            "HARDBOX_LOG=info".as_ref(),
+            applet("route-add").as_os_str(),
+            "203.0.113.0/24".as_ref(),
+            "via".as_ref(),
+            "198.51.100.1".as_ref(),
+        ],
+    );
+    assert_eq!(text(&info).1, "route-add: set 203.0.113.0/24 via 198.51.100.1\n");
     let route = the_route(&ns, "203.0.113.0/24");
     assert_eq!(route.str("gateway"), Some("198.51.100.1"));
     assert_eq!(route.str("dev"), Some("v0"));
