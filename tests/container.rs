@@ -587,7 +587,8 @@ fn startup_script_runs_once_per_checkpoint() {
     let Some(fx) = fixture("startup_script_runs_once_per_checkpoint") else { return };
     let node = fx.start(
         "node",
-        &["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--network", "none"],
+        // A node's /run is a writable tmpfs: checkpoint keeps its lock there.
+        &["--read-only", "--tmpfs", "/tmp", "--tmpfs", "/run", "--cap-drop", "ALL", "--network", "none"],
         &fx.node,
         &[BUSYBOX, "sleep", "3600"],
     );
@@ -884,7 +885,10 @@ fn term_delay_holds_sigterm_from_the_engines_stop() {
     assert_eq!(app.wait(), 42, "the app's own status: {:?}", app.logs());
     let (out, err) = app.logs();
     let held = term_at(&out) - stopped;
-    assert!((1.8..=2.2).contains(&held), "TERM reached the app {held:.3}s after the stop, want 2s: {out}\n{err}");
+    // The clock starts before the engine's own client does; its start-up
+    // and delivery (100 to 300 ms on a loaded machine) are inside `held`.
+    // tests/init.rs holds the init itself to 2 s +- 200 ms.
+    assert!((1.8..=2.5).contains(&held), "TERM reached the app {held:.3}s after the stop, want 2s: {out}\n{err}");
     assert!(err.contains("SIGTERM: forwarding it in 2s (--term-delay)"), "{err}");
 
     let app = fx.start("term-delay-twice", &refs(&opts("30s")), &fx.app, &[BUSYBOX, "sh", "-c", script]);
