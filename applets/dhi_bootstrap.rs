@@ -6,6 +6,7 @@
 //! command never starts.
 
 use std::ffi::OsString;
+use std::time::Duration;
 
 use argh::FromArgs;
 
@@ -13,10 +14,12 @@ use crate::error::{Error, Result};
 use crate::netlink::{Change, CheckedRoute, RouteSocket};
 use crate::privilege::{self, CapSet, DropOptions, Target, UserSpec};
 use crate::route::RouteSpec;
-use crate::{cli, expand, info, supervise};
+use crate::{cli, expand, info, probe, supervise};
 
 /// The user the Node package drops to when DROP_TO_USER is unset.
 const DEFAULT_USER: &str = "node";
+/// How long --wait-for waits when --wait-timeout is not given.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(FromArgs)]
 /// Container entrypoint: set routes, drop privileges for good, then run COMMAND
@@ -50,6 +53,12 @@ struct Args {
     /// and $$ in COMMAND and ARGs, once, from the environment
     #[argh(switch)]
     expand_env: bool,
+    /// wait until TARGET (a probe target) is healthy before the routes and the drop (repeatable)
+    #[argh(option, arg_name = "TARGET")]
+    wait_for: Vec<String>,
+    /// how long --wait-for waits in all before the command is refused (default 30s)
+    #[argh(option, arg_name = "DUR")]
+    wait_timeout: Option<String>,
     /// the command and its arguments
     #[argh(positional, greedy)]
     command: Vec<String>,
@@ -72,6 +81,8 @@ struct Plan {
     command: Vec<String>,
     supervise: bool,
     group_signals: bool,
+    wait_for: Vec<probe::Target>,
+    wait_timeout: Duration,
 }
 
 impl Plan {
@@ -114,8 +125,15 @@ impl Plan {
                 Error::new(format!("{e}{why}"))
             })?),
         };
+        let wait_for = probe::parse_targets(&args.wait_for, args.expand_env)?;
+        let wait_timeout = match &args.wait_timeout {
+            Some(text) => probe::parse_duration("--wait-timeout", text)?,
+            None => WAIT_TIMEOUT,
+        };
         let pid1 = nix::unistd::getpid().as_raw() == 1;
         Ok(Plan {
+            wait_for,
+            wait_timeout,
             socket,
             routes,
             user,
@@ -130,6 +148,12 @@ impl Plan {
         // the routes or the drop is queued and forwarded once the command
         // runs, where PID 1 would otherwise drop it (it has no handler).
         let signals = if self.supervise { Some(supervise::configure_signals()?) } else { None };
+        if !self.wait_for.is_empty() {
+            let options = probe::Options::new();
+            let lines =
+                probe::wait(&self.wait_for, &options, self.wait_timeout, probe::DEFAULT_EVERY).map_err(Error::new)?;
+            lines.iter().for_each(|line| info!("up: {line}"));
+        }
         if let Some(socket) = &mut self.socket {
             set_routes(socket, &self.routes)?;
         }

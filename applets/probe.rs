@@ -8,7 +8,7 @@ use argh::FromArgs;
 
 use crate::error::{Error, Result};
 use crate::probe::{self, Options, Statuses, Target};
-use crate::{cli, error, expand, info};
+use crate::{cli, error, info};
 
 #[derive(FromArgs)]
 /// Check that every TARGET is healthy, in order; the first failure decides.
@@ -56,13 +56,13 @@ pub fn main(args: &[OsString]) -> Result<u8> {
     if args.targets.is_empty() {
         return Err(Error::new("no target given (usage: probe [OPTIONS] TARGET...; see probe --help)"));
     }
-    let targets = parse_targets(&args.targets, args.expand_env)?;
+    let targets = probe::parse_targets(&args.targets, args.expand_env)?;
     let options = options(&args, &targets)?;
     let every = args.every.as_deref().map(|t| probe::parse_duration("--every", t)).transpose()?;
     let outcome = match args.wait.as_deref().map(|t| probe::parse_duration("--wait", t)).transpose()? {
         Some(wait) => probe::wait(&targets, &options, wait, every.unwrap_or(probe::DEFAULT_EVERY)),
         None if every.is_some() => return Err(Error::new("--every belongs to --wait: add --wait DUR")),
-        None => probe::check_all(&targets, &options),
+        None => probe::check_all(&targets, &options, None),
     };
     match outcome {
         Ok(lines) => {
@@ -76,18 +76,6 @@ pub fn main(args: &[OsString]) -> Result<u8> {
             Ok(1)
         }
     }
-}
-
-/// The TARGETs, expanded first with --expand-env. Shared with
-/// dhi-bootstrap's --wait-for.
-pub fn parse_targets(texts: &[String], expand_env: bool) -> Result<Vec<Target>> {
-    texts
-        .iter()
-        .map(|text| {
-            let text = if expand_env { expand::expand(text, &cli::env_var)? } else { text.clone() };
-            Target::parse(&text)
-        })
-        .collect()
 }
 
 /// The options, each refused when no target could use it.

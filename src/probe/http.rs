@@ -41,7 +41,10 @@ pub fn judge<R: Read>(stream: &mut R, options: &Options) -> Result<String, Fault
     let seen = if response.reason.is_empty() {
         response.code.to_string()
     } else {
-        format!("{} {}", response.code, response.reason.escape_debug())
+        // httparse lets a tab and obs-text through: neither may reach the log.
+        let printable: String =
+            response.reason.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
+        format!("{} {printable}", response.code)
     };
     if !options.statuses.allows(response.code) {
         return Err(Fault::Seen(format!("{seen} (want {})", options.statuses)));

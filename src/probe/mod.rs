@@ -335,13 +335,19 @@ fn io_text(e: &io::Error) -> String {
 
 /// Checks one target within `deadline`. Err is the line to print (without
 /// the applet's prefix): target, what was seen, time taken.
-pub fn check(target: &Target, options: &Options, deadline: Instant) -> std::result::Result<String, String> {
-    let start = Instant::now();
+pub fn check(
+    target: &Target,
+    options: &Options,
+    start: Instant,
+    deadline: Instant,
+) -> std::result::Result<String, String> {
     let outcome = check_inner(target, options, deadline);
     let taken = start.elapsed();
     match outcome {
         Ok(seen) => Ok(format!("{target}: {seen} after {}", show(taken))),
-        Err(Fault::Timeout(what)) => Err(format!("{target}: {what} within {}", show(deadline - start))),
+        Err(Fault::Timeout(what)) => {
+            Err(format!("{target}: {what} within {}", show(deadline.saturating_duration_since(start))))
+        }
         Err(Fault::Seen(what)) => Err(format!("{target}: {what} after {}", show(taken))),
     }
 }
@@ -521,14 +527,38 @@ impl Write for Deadlined {
     }
 }
 
-/// Checks every target in order; the first failure decides. Ok holds one
-/// line per target, for HARDBOX_LOG=info.
-pub fn check_all(targets: &[Target], options: &Options) -> std::result::Result<Vec<String>, String> {
-    targets.iter().map(|target| check(target, options, Instant::now() + options.timeout)).collect()
+/// The TARGETs, each expanded first with --expand-env (dhi-bootstrap's
+/// rules).
+pub fn parse_targets(texts: &[String], expand_env: bool) -> Result<Vec<Target>> {
+    texts
+        .iter()
+        .map(|text| {
+            let text = if expand_env { crate::expand::expand(text, &crate::cli::env_var)? } else { text.clone() };
+            Target::parse(&text)
+        })
+        .collect()
+}
+
+/// Checks every target in order, each within --timeout and never past
+/// `until`; the first failure decides. Ok holds one line per target, for
+/// HARDBOX_LOG=info.
+pub fn check_all(
+    targets: &[Target],
+    options: &Options,
+    until: Option<Instant>,
+) -> std::result::Result<Vec<String>, String> {
+    targets
+        .iter()
+        .map(|target| {
+            let start = Instant::now();
+            let deadline = start + options.timeout;
+            check(target, options, start, until.map_or(deadline, |until| deadline.min(until)))
+        })
+        .collect()
 }
 
 /// Checks every `every` until all targets pass or `wait` has run out; Err
-/// is the last failure's line. No attempt starts after the wait ends.
+/// is the last failure's line. No attempt runs past the wait's end.
 pub fn wait(
     targets: &[Target],
     options: &Options,
@@ -538,7 +568,7 @@ pub fn wait(
     let end = Instant::now() + wait;
     loop {
         let attempt = Instant::now();
-        match check_all(targets, options) {
+        match check_all(targets, options, Some(end)) {
             Ok(lines) => return Ok(lines),
             Err(line) => {
                 let next = attempt + every;
@@ -553,13 +583,14 @@ pub fn wait(
 
 /// Durations as people read them: `4 ms`, `2 s`, `1.5 s`.
 pub fn show(d: Duration) -> String {
-    let ms = d.as_millis();
+    // u64 milliseconds: half a billion years, and no u128 formatting code.
+    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     if ms < 1000 {
         return format!("{ms} ms");
     }
     // Tenths of a second, rounded: a 2 s budget that began a microsecond
     // late still reads 2 s.
-    let ms = (ms + 50) / 100 * 100;
+    let ms = ms.saturating_add(50) / 100 * 100;
     if ms % 1000 == 0 {
         format!("{} s", ms / 1000)
     } else {
