@@ -86,7 +86,7 @@ fn options(args: &Args, targets: &[Target]) -> Result<Options> {
     }
     let http = targets.iter().any(Target::is_http);
     let unused =
-        |option: &str, wants: &str| Error::new(format!("{option} applies to {wants} targets, and none is given"));
+        |option: &str, wants: &str| Error::new(format!("{option}: only for {wants} targets, and none is given"));
     if let Some(text) = &args.status {
         options.statuses = Statuses::parse(text)?;
     }

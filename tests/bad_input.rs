@@ -253,6 +253,63 @@ fn table() -> Vec<Row> {
         vec![("STARTUP_SCRIPT", s("touch {dir}/ran")), ("CHECKPOINT_PATH", s("{dir}/cp")), (name, bad())]
     };
     odd(cp, vec![], with("CHECKPOINT_INTERVAL"), "CHECKPOINT_INTERVAL");
+    // probe (issue 14): every malformed TARGET, duration, range and header,
+    // and options no target can use; refused before any connection.
+    let pr = "probe";
+    let up = "http://127.0.0.1:1/";
+    rows.extend([
+        row(pr, &[], &[], "no target given"),
+        row(pr, &["localhost:8080"], &[], "target \"localhost:8080\": no scheme"),
+        row(pr, &["https://127.0.0.1/healthz"], &[], "no TLS stack"),
+        row(pr, &["ftp://127.0.0.1/"], &[], "unknown scheme \"ftp\""),
+        row(pr, &["HTTP://127.0.0.1/"], &[], "unknown scheme \"HTTP\""),
+        row(pr, &["http://"], &[], "target \"http://\": no host"),
+        row(pr, &["http://:8080/"], &[], "no host"),
+        row(pr, &["http://127.0.0.1:0/"], &[], "port \"0\""),
+        row(pr, &["http://127.0.0.1:65536/"], &[], "port \"65536\""),
+        row(pr, &["http://127.0.0.1:http/"], &[], "port \"http\""),
+        row(pr, &["http://::1/"], &[], "brackets"),
+        row(pr, &["http://[::1/"], &[], "not closed"),
+        row(pr, &["http://[::1]x/"], &[], "want :PORT"),
+        row(pr, &["http://[1.2.3.4]/"], &[], "not an IPv6 address"),
+        row(pr, &["http://user:pw@127.0.0.1/"], &[], "credentials"),
+        row(pr, &["http://127.0.0.1/a b"], &[], "a space"),
+        row(pr, &["http://127.0.0.1/\r\nX: y"], &[], "control character"),
+        row(pr, &["http://127.0.0.1/#top"], &[], "fragment"),
+        row(pr, &["http://bad..name/"], &[], "\"bad..name\" is neither"),
+        row(pr, &["tcp://127.0.0.1"], &[], "no port"),
+        row(pr, &["tcp://127.0.0.1:5432/db"], &[], "tcp:// takes no path"),
+        row(pr, &["unix://run/app.sock"], &[], "absolute socket path"),
+        row(pr, &["unix://"], &[], "absolute socket path"),
+        row(pr, &["file://run/ready"], &[], "absolute path"),
+        row(pr, &[up, "tcp://x"], &[], "target \"tcp://x\""),
+        row(pr, &["--timeout", "5x", up], &[], "--timeout \"5x\""),
+        row(pr, &["--timeout", "0", up], &[], "--timeout \"0\": must be more than 0"),
+        row(pr, &["--timeout", "-1s", up], &[], "--timeout \"-1s\""),
+        row(pr, &["--timeout", "", up], &[], "--timeout \"\""),
+        row(pr, &["--wait", "forever", up], &[], "--wait \"forever\""),
+        row(pr, &["--wait", "9999999999s", up], &[], "longer than a year"),
+        row(pr, &["--every", "1s", up], &[], "--every belongs to --wait"),
+        row(pr, &["--wait", "5s", "--every", "0ms", up], &[], "--every \"0ms\""),
+        row(pr, &["--status", "2xx", up], &[], "--status \"2xx\""),
+        row(pr, &["--status", "399-200", up], &[], "runs backwards"),
+        row(pr, &["--status", "200,", up], &[], "--status \"200,\""),
+        row(pr, &["--status", "99", up], &[], "\"99\" is not a status code"),
+        row(pr, &["--header", "NoColon", up], &[], "--header \"NoColon\": no colon"),
+        row(pr, &["--header", "Bad Name: v", up], &[], "\"Bad Name\" is not a header name"),
+        row(pr, &["--method", "POST", up], &[], "--method \"POST\""),
+        row(pr, &["--send", "PING", up], &[], "--send: only for tcp://"),
+        row(pr, &["--send", "a\nb", "tcp://127.0.0.1:1"], &[], "without line breaks"),
+        row(pr, &["--max-age", "1s", up], &[], "--max-age: only for file://"),
+        row(pr, &["--max-age", "old", "file:///etc/hostname"], &[], "--max-age \"old\""),
+        row(pr, &["--status", "200", "tcp://127.0.0.1:1"], &[], "--status, --header and --method: only for http://"),
+        row(pr, &["--expand-env", "http://${HOST"], &[], "\"http://${HOST\""),
+        row(pr, &["--expand-env", "http://${HOST:?set HOST}/"], &[], "set HOST"),
+        row(pr, &["--bogus", up], &[], "--bogus"),
+        row(db, &["--no-drop", "--wait-for", "localhost:80", "{cmd}"], &[], "target \"localhost:80\": no scheme"),
+        row(db, &["--no-drop", "--wait-for", "https://x/", "{cmd}"], &[], "no TLS stack"),
+        row(db, &["--no-drop", "--wait-for", up, "--wait-timeout", "soon", "{cmd}"], &[], "--wait-timeout \"soon\""),
+    ]);
     rows
 }
 
