@@ -29,6 +29,7 @@ wanted=(
   tini-static:tini dumb-init:dumb-init catatonit:catatonit gosu:gosu
   hyperfine:hyperfine /usr/bin/time:time newuidmap:uidmap
   /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables
+  curl:curl python3:python3-minimal # probe's tests: the oracle and a real HTTP server
   "$@" # a caller's own, in the same form (bench/run.sh)
 )
 missing=()
