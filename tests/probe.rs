@@ -1,7 +1,8 @@
 //! probe (issue 14): the built binary against real servers on loopback,
 //! started by each test: a std TcpListener thread serving canned answers
 //! (so a test can make a server that never answers or trickles), python3's
-//! http.server as a real one, and curl as the oracle for what healthy means.
+//! http.server as a real one, and curl and busybox wget as the oracles for
+//! what healthy means.
 //! Then dhi-bootstrap's --wait-for.
 
 mod common;
@@ -393,9 +394,10 @@ fn wait_retries_until_the_server_comes_up() {
 }
 
 #[test]
-fn python_http_server_and_curl_agree() {
-    if !require_tool("python_http_server_and_curl_agree", "python3")
-        || !require_tool("python_http_server_and_curl_agree", "curl")
+fn python_http_server_curl_and_busybox_wget_agree() {
+    if !require_tool("python_http_server_curl_and_busybox_wget_agree", "python3")
+        || !require_tool("python_http_server_curl_and_busybox_wget_agree", "curl")
+        || !require_tool("python_http_server_curl_and_busybox_wget_agree", "busybox")
     {
         return;
     }
@@ -416,8 +418,10 @@ fn python_http_server_and_curl_agree() {
         let target = format!("http://127.0.0.1:{port}{path}");
         let out = probe(&[&target]);
         let curl = Command::new("curl").args(["-fsS", "-o", "/dev/null", &target]).output().expect("curl");
+        let wget = Command::new("busybox").args(["wget", "-q", "-O", "/dev/null", &target]).output().expect("wget");
         assert_eq!(out.status.code(), Some(want), "{path}: {}", text(&out).1);
         assert_eq!(curl.status.success(), want == 0, "curl and probe disagree on {path}");
+        assert_eq!(wget.status.success(), want == 0, "busybox wget and probe disagree on {path}");
     }
     healthy(&["--expect", "ok", &healthz]);
     drop(server);
