@@ -85,11 +85,7 @@ impl Target {
         };
         match scheme {
             "http" => {
-                let (authority, path) = match rest.find(['/', '?']) {
-                    Some(at) if rest.as_bytes()[at] == b'/' => (&rest[..at], &rest[at..]),
-                    Some(at) => (&rest[..at], &rest[at..]),
-                    None => (rest, ""),
-                };
+                let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
                 let path = match path {
                     "" => "/".to_owned(),
                     p if p.starts_with('?') => format!("/{p}"),
@@ -195,6 +191,8 @@ fn authority_of(text: &str, default_port: Option<u16>) -> std::result::Result<(H
 /// Letters, digits, `-`, `_` and dots between labels: what a resolver is
 /// asked for, never anything that could be mistaken for an address.
 fn valid_name(name: &str) -> bool {
+    // A final dot (an absolute name, `db.`) is the resolver's to read.
+    let name = name.strip_suffix('.').unwrap_or(name);
     name.len() <= 253
         && name.split('.').all(|label| {
             !label.is_empty()
@@ -613,6 +611,7 @@ mod tests {
         assert_eq!(Target::parse("http://[::1]:81").unwrap().to_string(), "http://[::1]:81/");
         assert_eq!(Target::parse("http://a?b").unwrap().to_string(), "http://a/?b");
         assert_eq!(Target::parse("tcp://db:5432").unwrap().to_string(), "tcp://db:5432");
+        assert_eq!(Target::parse("tcp://db.:5432").unwrap().to_string(), "tcp://db.:5432");
         let unix = Target::parse("unix:///run/app.sock:/healthz").unwrap();
         assert_eq!(unix, Target::Unix { socket: "/run/app.sock".into(), path: Some("/healthz".into()) });
         assert_eq!(
