@@ -306,6 +306,8 @@ fn table() -> Vec<Row> {
         row(pr, &["--expand-env", "http://${HOST"], &[], "\"http://${HOST\""),
         row(pr, &["--expand-env", "http://${HOST:?set HOST}/"], &[], "set HOST"),
         row(pr, &["--bogus", up], &[], "--bogus"),
+        row(pr, &[up, "help"], &[], "target \"help\": no scheme"),
+        row(pr, &["--timeout", "1s", "help"], &[], "target \"help\""),
         row(db, &["--no-drop", "--wait-for", "localhost:80", "{cmd}"], &[], "target \"localhost:80\": no scheme"),
         row(db, &["--no-drop", "--wait-for", "https://x/", "{cmd}"], &[], "no TLS stack"),
         row(db, &["--no-drop", "--wait-for", up, "--wait-timeout", "soon", "{cmd}"], &[], "--wait-timeout \"soon\""),
