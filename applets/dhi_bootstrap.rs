@@ -8,6 +8,7 @@
 //! failed step means the command never starts.
 
 use std::ffi::OsString;
+use std::time::Duration;
 
 use argh::FromArgs;
 use nix::errno::Errno;
@@ -20,10 +21,12 @@ use crate::error::{Error, Result};
 use crate::netlink::{Change, CheckedRoute, RouteSocket};
 use crate::privilege::{self, CapSet, DropOptions, Target, UserSpec};
 use crate::route::RouteSpec;
-use crate::{cli, expand, info, supervise};
+use crate::{cli, expand, info, probe, supervise};
 
 /// The user the Node package drops to when DROP_TO_USER is unset.
 const DEFAULT_USER: &str = "node";
+/// How long --wait-for waits when --wait-timeout is not given.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(FromArgs)]
 /// Container entrypoint. In this order: set variables from secret files
@@ -94,6 +97,12 @@ struct Args {
     /// (default: $MAP_EXIT)
     #[argh(option)]
     map_exit: Option<String>,
+    /// wait until TARGET (a probe target) is healthy before the routes and the drop (repeatable)
+    #[argh(option, arg_name = "TARGET")]
+    wait_for: Vec<String>,
+    /// how long --wait-for waits in all before the command is refused (default 30s)
+    #[argh(option, arg_name = "DUR")]
+    wait_timeout: Option<String>,
     /// the command and its arguments
     #[argh(positional, greedy)]
     command: Vec<String>,
@@ -124,6 +133,8 @@ struct Plan {
     supervise: bool,
     group_signals: bool,
     stop: supervise::Stop,
+    wait_for: Vec<probe::Target>,
+    wait_timeout: Duration,
 }
 
 impl Plan {
@@ -183,6 +194,11 @@ impl Plan {
         let specs = items.iter().map(|item| own::parse(source, item)).collect::<Result<Vec<_>>>()?;
         let own = own::resolve(source, &specs, user.as_ref().map(|target| (target.uid, target.gid)))?;
         let ignored_user = if args.no_drop { setting(env, "DROP_TO_USER")? } else { None };
+        let wait_for = probe::parse_targets(&args.wait_for, args.expand_env)?;
+        let wait_timeout = match &args.wait_timeout {
+            Some(text) => probe::parse_duration("--wait-timeout", text)?,
+            None => WAIT_TIMEOUT,
+        };
         let pid1 = nix::unistd::getpid().as_raw() == 1;
         let (term_delay, map_exit, stop_grace) =
             (args.term_delay.as_deref(), args.map_exit.as_deref(), args.stop_grace.as_deref());
@@ -198,6 +214,8 @@ impl Plan {
             own,
             ignored_user,
             setsid: args.setsid,
+            wait_for,
+            wait_timeout,
             socket,
             routes,
             user,
@@ -213,6 +231,12 @@ impl Plan {
         // the steps is queued and forwarded once the command runs, where
         // PID 1 would otherwise drop it (it has no handler).
         let signals = if self.supervise { Some(supervise::configure_signals()?) } else { None };
+        if !self.wait_for.is_empty() {
+            let options = probe::Options::new();
+            let lines =
+                probe::wait(&self.wait_for, &options, self.wait_timeout, probe::DEFAULT_EVERY).map_err(Error::new)?;
+            lines.iter().for_each(|line| info!("up: {line}"));
+        }
         if !self.secrets.is_empty() {
             self.secrets.apply();
             info!("file-env: {}", self.secrets);

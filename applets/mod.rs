@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod dhi_bootstrap;
 pub mod dropuser;
 pub mod nsenter_lite;
+pub mod probe;
 pub mod route_add;
 
 pub struct Applet {
@@ -48,6 +49,12 @@ pub const APPLETS: &[Applet] = &[
         log: Level::Quiet,
         summary: "run a command inside another process's namespaces",
         main: nsenter_lite::main,
+    },
+    Applet {
+        name: "probe",
+        log: Level::Quiet,
+        summary: "check http, tcp, unix and file targets for a HEALTHCHECK, or wait for them",
+        main: probe::main,
     },
     Applet {
         name: "route-add",

@@ -9,7 +9,7 @@
 # Installs the peers when missing, builds hardbox's release binary, and
 # measures: binary size; supervised start; the init's resident memory as PID 1;
 # signal forwarding latency; reaping orphans; privilege drop; namespace entry;
-# routes. Routes and namespace entry happen only inside namespaces this script
+# routes; a health check. Routes and namespace entry happen only inside namespaces this script
 # makes (documentation prefixes only, no traffic) and removes on exit; it ends
 # only processes it started, by pid.
 set -euo pipefail
@@ -434,6 +434,22 @@ wrap=() prep=""
 ip netns del "$ns"
 ns=""
 
+# ---------------------------------------------------------------- 9. probe
+# One health check of a loopback HTTP server (busybox httpd serving a file),
+# written the way HEALTHCHECKs are today; each must see the file.
+if has probe; then
+  web=$run/web port=$((20000 + $$ % 20000))
+  url=http://127.0.0.1:$port/healthz
+  mkdir -p "$web" && echo ok >"$web/healthz"
+  busybox httpd -f -p "127.0.0.1:$port" -h "$web" >>"$log" 2>&1 &
+  web_up=$!
+  "$bin/probe" --wait 5s --every 50ms "$url" >>"$log" 2>&1 || say "row 9: the server never came up"
+  timed 9 "hardbox probe" hardbox "$bin/probe $url"
+  timed 9 "curl -fsS" peer "curl -fsS -o /dev/null $url"
+  timed 9 "busybox wget" peer "busybox wget -q -O /dev/null $url"
+  stop "$web_up"
+fi
+
 elapsed=$((SECONDS - t0))
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -476,12 +492,13 @@ BEGIN {
   title["6"] = "6. Privilege drop to nobody:nogroup, then /bin/true"
   title["7"] = "7. Namespace entry: -t TARGET -a -- /bin/true (target in its own pid, mnt, uts, ipc, net, cgroup namespaces)"
   title["8a"] = "8a. One route, 203.0.113.0/24 via 198.51.100.1, in a fresh table (network namespace made for the run)"
+  title["9"] = "9. Health check: one HTTP GET of a loopback server (busybox httpd), exit status only"
   title["8b"] = "8b. 1,000 routes (/25 to /32 inside 203.0.113.0/24 and 192.0.2.0/24) via 198.51.100.1, in a fresh table"
   how["3"] = mem_reps " runs each, median. A static init'"'"'s VmRSS is mostly its own file pages (RssFile): on each page fault the kernel maps up to 64 kB of the binary around it when those pages are cached (fault-around). hardbox drops its start-up code'"'"'s pages once the command runs."
   how["4"] = "Median of " signals " signals per init, after 20 unmeasured; the probe child timestamps (CLOCK_MONOTONIC) in its TERM handler."
   how["5"] = reap_reps " runs each. All " orphans " are zombies before their parent exits, so the init is handed them in one go; the clock stops when the last is gone."
   how["8b"] = "The rows that start 1,000 processes: " loop_warmup " warm-up and " loop_runs " timed runs (each run is 1,000 process starts). `probe runlines` starts each line without a shell. dhi-bootstrap then execs /bin/true, which the others do not."
-  order = "2 3 4 5 6 7 8a 8b"
+  order = "2 3 4 5 6 7 8a 8b 9"
   # Targets: "PEER:FACTOR (issue N)" separated by ";", PEER "fastest" for the fastest peer of the row.
   want["2"] = "fastest:1 (issue 8);tini-static -s:1 (issue 4)"
   want["3"] = "tini-static:0.6 (issues 4, 8)"
@@ -491,6 +508,7 @@ BEGIN {
   want["7"] = "fastest:1 (issues 5, 8)"
   want["8a"] = "fastest:1 (issue 8);busybox ip:1 (issue 2);iproute2 ip:0.7 (issue 2)"
   want["8b"] = "fastest:1 (issue 8)"
+  want["9"] = "curl -fsS:0.5 (issue 14);busybox wget:1 (issue 14)"
 }
 {
   r = $1; k = ++count[r]

@@ -31,6 +31,7 @@ wanted=(
   /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables
   keyctl:keyutils
   setcap:libcap2-bin strace:strace
+  curl:curl python3:python3-minimal # probe's tests: the oracle and a real HTTP server
   "$@" # a caller's own, in the same form (bench/run.sh)
 )
 missing=()

@@ -13,6 +13,7 @@ pub mod install;
 pub mod namespace;
 pub mod netlink;
 pub mod privilege;
+pub mod probe;
 pub mod record;
 pub mod route;
 pub mod supervise;

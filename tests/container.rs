@@ -931,3 +931,52 @@ fn map_exit_and_leftovers_at_the_engines_stop() {
     assert!(out.contains("app: worker flushed"), "the worker had its TERM and its time: {out}\n{err}");
     assert!(err.contains("SIGTERM to the processes left"), "{err}");
 }
+
+/// Issue 14: an image FROM hardbox's with `HEALTHCHECK CMD ["/bin/probe",
+/// ...]` becomes healthy in the engine, and unhealthy once the app's
+/// endpoint fails; no shell, curl or wget in the image.
+#[test]
+fn probe_healthcheck_turns_healthy_then_unhealthy() {
+    let Some(fx) = fixture("probe_healthcheck_turns_healthy_then_unhealthy") else { return };
+    let page = TempDir::new("healthz");
+    let healthz = page.path().join("healthz");
+    std::fs::write(&healthz, "ok\n").expect("write healthz");
+    let mut options = vec!["--build-arg".to_string(), format!("HARDBOX_IMAGE={}", fx.hardbox)];
+    if fx.engine.podman {
+        // An OCI image has no HEALTHCHECK: podman keeps it only in docker's format.
+        options.extend(["--format".into(), "docker".into()]);
+    }
+    let files = [(healthz, "root/www/healthz".to_string())];
+    let image = Image { engine: fx.engine, name: build_test_image(fx.engine, "health", &options, &files) };
+    let app = fx.start("health", &["--network", "none"], &image.name, &[]);
+    // podman runs the image's check on demand (its timers need systemd);
+    // docker on its own, every second, and reports it in inspect.
+    let check = |want: &str| -> bool {
+        if fx.engine.podman {
+            let out = fx.engine.output(&["healthcheck", "run", &app.name]);
+            let (stdout, _) = text(&out);
+            return match want {
+                "healthy" => out.status.success(),
+                _ => out.status.code() == Some(1) && stdout.contains("unhealthy"),
+            };
+        }
+        fx.engine.ok(&["inspect", "-f", "{{.State.Health.Status}}", &app.name]) == want
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check("healthy") {
+        assert!(Instant::now() < deadline, "never healthy: {:?}", app.logs());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let removed = app.exec(&[BUSYBOX, "rm", "/www/healthz"]);
+    assert!(removed.status.success(), "rm healthz: {}", text(&removed).1);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check("unhealthy") {
+        assert!(Instant::now() < deadline, "never unhealthy after the endpoint failed: {:?}", app.logs());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The check's own line, as the engine records it, names what it saw.
+    let direct = app.exec(&["/bin/probe", "http://127.0.0.1:8080/healthz"]);
+    assert_eq!(direct.status.code(), Some(1));
+    assert!(text(&direct).1.starts_with("probe: http://127.0.0.1:8080/healthz: 404 Not Found (want 200-399) after "));
+    drop(app);
+}
