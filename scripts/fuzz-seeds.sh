@@ -68,4 +68,13 @@ for args in "k 0 true" "touch 1764061326 touch /tmp/x" "x 18446744073709551615 s
   record "$key" "$time" "$command" | head -c -1 | seed checkpoint_record
   record "$key" "$time" "$command" | sed 's/^time /time 0/' | seed checkpoint_record
 done
+# probe_target: every target the probe tests and rows try.
+grep -ohE '"(http|https|tcp|unix|file)://([^"\\]|\\.)*"' tests/probe.rs tests/bad_input.rs | literals |
+  while IFS= read -r target; do printf '%b' "$target" | seed probe_target; done
+
+# probe_response: the canned responses of the probe tests, after the first
+# byte, which picks the read size and the HEAD flag.
+grep -ohE '"HTTP/1([^"\\]|\\.)*"' tests/probe.rs src/probe/http.rs | literals |
+  while IFS= read -r response; do printf '\x05%b' "$response" | seed probe_response; done
+
 for target in "$out"/*; do echo "fuzz-seeds: $(ls "$target" | wc -l) seeds for ${target##*/}"; done
