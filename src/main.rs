@@ -75,10 +75,11 @@ fn multicall(args: &[OsString]) -> u8 {
         }
         Some("--version") | Some("-V") => {
             println!(
-                "hardbox {} ({}, commit {})",
+                "hardbox {} ({}, commit {}, rustc {})",
                 env!("CARGO_PKG_VERSION"),
                 env!("HARDBOX_TARGET"),
-                env!("HARDBOX_COMMIT")
+                env!("HARDBOX_COMMIT"),
+                env!("HARDBOX_RUSTC")
             );
             0
         }

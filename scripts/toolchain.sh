@@ -1,0 +1,42 @@
+# The toolchain the shipped binary is built with, pinned in this one place.
+# Sourced (not run) by scripts/build-release.sh, scripts/deps.sh,
+# scripts/fuzz.sh, scripts/builder-image.sh and Dockerfile.static.
+#
+# The shipped build needs a nightly: -Zbuild-std builds std together with
+# hardbox, and -Cpanic=immediate-abort leaves out std's panic-message and
+# backtrace code (about 210 kB hardbox never uses; it aborts on panic).
+# nightly-2026-05-19 has no x86_64 musl std; 2026-05-20 has, with rust-src.
+# This nightly spells immediate abort `-Zunstable-options
+# -Cpanic=immediate-abort`; older ones used
+# `-Zbuild-std-features=panic_immediate_abort`, which this one refuses.
+HARDBOX_NIGHTLY=nightly-2026-05-20
+# No nightly offers the aarch64 musl std, and -Zbuild-std does not need it,
+# but the link does need musl's C runtime (crt1.o, crti.o, crtn.o, libc.a,
+# libunwind.a), which only a target's std component carries. This stable's
+# aarch64 musl target supplies them (its self-contained directory, given to
+# the link with -L). It is also the toolchain of Dockerfile.static's base
+# image (rust:1.95-bookworm).
+HARDBOX_CRT_TOOLCHAIN=1.95.0
+# cargo auditable embeds the dependency list that Trivy, Grype and syft read.
+HARDBOX_CARGO_AUDITABLE=0.7.7
+HARDBOX_TARGETS=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl)
+
+# Installs the pinned toolchains and targets when missing; offline when all
+# is there (rustup's own install would ask the network even then).
+hardbox_need_toolchains() {
+  local t
+  rustup run "$HARDBOX_NIGHTLY" rustc -V >/dev/null 2>&1 ||
+    rustup toolchain install "$HARDBOX_NIGHTLY" --profile minimal
+  rustup component list --installed --toolchain "$HARDBOX_NIGHTLY" 2>/dev/null | grep -q '^rust-src' ||
+    rustup component add --toolchain "$HARDBOX_NIGHTLY" rust-src
+  # The nightly has the x86_64 musl std (fuzzing and tests need none of it,
+  # but a plain `cargo +nightly build` of the default target does).
+  rustup target list --installed --toolchain "$HARDBOX_NIGHTLY" 2>/dev/null | grep -qx x86_64-unknown-linux-musl ||
+    rustup target add --toolchain "$HARDBOX_NIGHTLY" x86_64-unknown-linux-musl
+  rustup run "$HARDBOX_CRT_TOOLCHAIN" rustc -V >/dev/null 2>&1 ||
+    rustup toolchain install "$HARDBOX_CRT_TOOLCHAIN" --profile minimal
+  for t in "${HARDBOX_TARGETS[@]}"; do
+    rustup target list --installed --toolchain "$HARDBOX_CRT_TOOLCHAIN" 2>/dev/null | grep -qx "$t" ||
+      rustup target add --toolchain "$HARDBOX_CRT_TOOLCHAIN" "$t"
+  done
+}
