@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/toolchain.sh
+hardbox_need_toolchains >&2
 target=${1:-x86_64-unknown-linux-musl}
 toolchain=$HARDBOX_NIGHTLY
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}

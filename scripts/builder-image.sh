@@ -74,11 +74,9 @@ install -m 0755 "$(command -v rustup)" "$cargo_home/bin/rustup"
 for proxy in cargo rustc rustdoc cargo-clippy clippy-driver rustfmt cargo-fmt; do
   ln -s rustup "$cargo_home/bin/$proxy"
 done
-auditable=$(command -v cargo-auditable)
-[[ $(cargo auditable --version 2>/dev/null) == *"$HARDBOX_CARGO_AUDITABLE"* ]] ||
-  [[ $(grep -s "cargo-auditable $HARDBOX_CARGO_AUDITABLE " "${CARGO_HOME:-$HOME/.cargo}/.crates.toml") ]] ||
-  { echo "builder-image: this machine's cargo-auditable is not $HARDBOX_CARGO_AUDITABLE: bash scripts/deps.sh" >&2; exit 1; }
-install -m 0755 "$auditable" "$cargo_home/bin/cargo-auditable"
+grep -qs "^\"cargo-auditable $HARDBOX_CARGO_AUDITABLE " "${CARGO_HOME:-$HOME/.cargo}/.crates.toml" ||
+  { echo "builder-image: this machine has no cargo-auditable $HARDBOX_CARGO_AUDITABLE: bash scripts/deps.sh" >&2; exit 1; }
+install -m 0755 "$(command -v cargo-auditable)" "$cargo_home/bin/cargo-auditable"
 # cargo install's own record, so that installing this version again is a no-op.
 cat >"$cargo_home/.crates.toml" <<CRATES
 [v1]
@@ -89,8 +87,10 @@ rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 
 step "import as $image"
 path=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# One variable per --change: podman import reads an ENV line as one pair.
 tar -C "$root" -cf - . | podman import \
-  --change "ENV RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo PATH=$path RUST_VERSION=$HARDBOX_CRT_TOOLCHAIN" \
+  --change ENV=RUSTUP_HOME=/usr/local/rustup --change ENV=CARGO_HOME=/usr/local/cargo \
+  --change "ENV=PATH=$path" --change "ENV=RUST_VERSION=$HARDBOX_CRT_TOOLCHAIN" \
   --change 'CMD ["bash"]' - "$image" >/dev/null
 step "done"
 echo "$image"
