@@ -21,10 +21,12 @@ nofile=$(ulimit -Hn) nproc=$(ulimit -Hu)
 [[ $nofile != unlimited ]] || nofile=4096
 [[ $nproc == unlimited ]] || ((nproc <= 4096)) || nproc=4096
 [[ $nproc != unlimited ]] || nproc=4096
+# podman 4.3 leaves BUILDPLATFORM unset, and FROM --platform=$BUILDPLATFORM
+# would then ask for the target's platform: the build stage runs on this one.
 start=$SECONDS
 podman --runtime runc build --pull=never --network host --layers=false \
   --ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc" \
-  --platform "linux/$arch" \
+  --platform "linux/$arch" --build-arg "BUILDPLATFORM=linux/$(podman info --format '{{.Host.Arch}}')" \
   --build-arg "HARDBOX_COMMIT=$(git rev-parse --short=12 HEAD)" \
   --build-arg "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)" \
   -f Dockerfile.static -t "$tag" . >&2

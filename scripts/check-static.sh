@@ -40,6 +40,11 @@ commit=$(git -C "$(dirname "$0")/.." rev-parse --short=12 HEAD 2>/dev/null || tr
 if [[ -n $commit && $out != *"commit $commit"* ]]; then
   echo "check-static: --version does not name commit $commit: $out" >&2; fail=1
 fi
+# The shipped build leaves std's panic printer out (-Cpanic=immediate-abort):
+# its message template would be there otherwise.
+if [[ $kind == shipped ]] && grep -q 'panicked at' "$bin"; then
+  echo "check-static: $bin has std's panic printer: build with scripts/build-release.sh" >&2; fail=1
+fi
 if objdump -h "$bin" | grep -q '\.dep-v0'; then
   echo "check-static: .dep-v0 (the dependency list) is there"
 elif [[ $kind == shipped ]]; then

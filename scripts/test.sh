@@ -18,6 +18,9 @@ export HARDBOX_RELEASE_BIN
 bash scripts/check-static.sh shipped "$HARDBOX_RELEASE_BIN"
 aarch64=$(bash scripts/build-release.sh aarch64-unknown-linux-musl)
 bash scripts/check-static.sh shipped "$aarch64"
+# A panic, were one reached, kills the process at once: for both targets.
+bash scripts/check-panic.sh x86_64-unknown-linux-musl
+bash scripts/check-panic.sh aarch64-unknown-linux-musl
 
 # Stable `cargo build --release`, what `cargo install` gives: its budget, and
 # the multicall tests against it, so that the stable build never rots.

@@ -1,6 +1,7 @@
 # The toolchain the shipped binary is built with, pinned in this one place.
-# Sourced (not run) by scripts/build-release.sh, scripts/deps.sh,
-# scripts/fuzz.sh, scripts/builder-image.sh and Dockerfile.static.
+# Sourced (not run) by scripts/build-release.sh, scripts/check-panic.sh,
+# scripts/deps.sh, scripts/fuzz.sh, scripts/builder-image.sh and
+# Dockerfile.static.
 #
 # The shipped build needs a nightly: -Zbuild-std builds std together with
 # hardbox, and -Cpanic=immediate-abort leaves out std's panic-message and
@@ -40,3 +41,35 @@ hardbox_need_toolchains() {
       rustup target add --toolchain "$HARDBOX_CRT_TOOLCHAIN" "$t"
   done
 }
+
+# The cargo --config that makes a release build the shipped kind, for TARGET,
+# built from the current directory. Appended to .cargo/config.toml's
+# rustflags for the target, not replacing them.
+hardbox_shipped_config() {
+  local target=$1 sysroot commit crt
+  sysroot=$(rustc "+$HARDBOX_NIGHTLY" --print sysroot)
+  commit=$(rustc "+$HARDBOX_NIGHTLY" -vV | sed -n 's/^commit-hash: //p')
+  # The musl C runtime the link needs: the nightly's own when it has the
+  # target's std, else the pinned stable's.
+  crt=$sysroot/lib/rustlib/$target/lib/self-contained
+  if [[ ! -e $crt/crt1.o ]]; then
+    crt=$(rustc "+$HARDBOX_CRT_TOOLCHAIN" --print sysroot)/lib/rustlib/$target/lib/self-contained
+    [[ -e $crt/crt1.o ]] || {
+      echo "toolchain: no musl C runtime for $target (crt1.o in $crt): bash scripts/deps.sh" >&2
+      return 1
+    }
+  fi
+  # No path of the build machine stays in the binary: the checkout, the cargo
+  # home, and std's sources, which go to /rustc/COMMIT where a rustup std
+  # names them too.
+  local flags=(
+    -Zunstable-options -Cpanic=immediate-abort
+    "-Lnative=$crt"
+    "--remap-path-prefix=$PWD=/hardbox"
+    "--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
+    "--remap-path-prefix=$sysroot/lib/rustlib/src/rust=/rustc/$commit"
+  )
+  echo "target.$target.rustflags=[$(printf "'%s'," "${flags[@]}")]"
+}
+# What cargo needs besides that config: std built with the crate.
+HARDBOX_BUILD_STD=(-Zbuild-std=std,panic_abort)
