@@ -35,7 +35,7 @@ HARDBOX_RELEASE_BIN=$stable cargo test --locked --test multicall
 HARDBOX_IMAGE=$(bash scripts/build-image.sh amd64)
 export HARDBOX_IMAGE
 arm64_image=$(bash scripts/build-image.sh arm64)
-container=$(podman create "$arm64_image")
+container=$(podman create --arch arm64 "$arm64_image")
 podman cp "$container:/bin/hardbox" "$scratch/hardbox-arm64"
 podman rm "$container" >/dev/null
 
