@@ -16,14 +16,12 @@ case $arch in
 esac
 bash scripts/builder-image.sh >/dev/null
 # podman cannot raise limits here: explicit ones, at most the hard limits.
-nofile=$(ulimit -Hn) nproc=$(ulimit -Hu)
-[[ $nofile == unlimited ]] || ((nofile <= 4096)) || nofile=4096
-[[ $nofile != unlimited ]] || nofile=4096
-[[ $nproc == unlimited ]] || ((nproc <= 4096)) || nproc=4096
-[[ $nproc != unlimited ]] || nproc=4096
+at_most_4096() { if [[ $1 == unlimited ]] || (($1 > 4096)); then echo 4096; else echo "$1"; fi; }
+nofile=$(at_most_4096 "$(ulimit -Hn)") nproc=$(at_most_4096 "$(ulimit -Hu)")
 # podman 4.3 leaves BUILDPLATFORM unset, and FROM --platform=$BUILDPLATFORM
 # would then ask for the target's platform: the build stage runs on this one.
 start=$SECONDS
+before=$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 podman --runtime runc build --pull=never --network host --layers=false \
   --ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc" \
   --platform "linux/$arch" --build-arg "BUILDPLATFORM=linux/$(podman info --format '{{.Host.Arch}}')" \
@@ -31,4 +29,8 @@ podman --runtime runc build --pull=never --network host --layers=false \
   --build-arg "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)" \
   -f Dockerfile.static -t "$tag" . >&2
 echo "build-image: $tag built in $((SECONDS - start)) s" >&2
+# The image this tag named before, unless something still uses it.
+if [[ -n $before && $before != "$(podman image inspect --format '{{.Id}}' "$tag")" ]]; then
+  podman rmi "$before" >/dev/null 2>&1 || true
+fi
 echo "$tag"

@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
+images=hardbox-test-$$
+trap 'rm -rf "$scratch"; podman rmi -f "$images:amd64" "$images:arm64" >/dev/null 2>&1 || true' EXIT
 
 # The binaries exactly as they ship (scripts/build-release.sh: the pinned
 # nightly, cargo auditable, remapped paths), for both targets.
@@ -32,9 +33,11 @@ HARDBOX_RELEASE_BIN=$stable cargo test --locked --test multicall
 # The image, Dockerfile.static built whole (its build stage too), for both
 # platforms. The container suite runs against the amd64 one; the arm64 one's
 # binary gets the aarch64 smoke set under qemu.
-HARDBOX_IMAGE=$(bash scripts/build-image.sh amd64)
+# The stand-in for its base image (scripts/builder-image.sh) is kept between
+# runs; the images are this run's.
+HARDBOX_IMAGE=$(bash scripts/build-image.sh amd64 "$images:amd64")
 export HARDBOX_IMAGE
-arm64_image=$(bash scripts/build-image.sh arm64)
+arm64_image=$(bash scripts/build-image.sh arm64 "$images:arm64")
 container=$(podman create --arch arm64 "$arm64_image")
 podman cp "$container:/bin/hardbox" "$scratch/hardbox-arm64"
 podman rm "$container" >/dev/null

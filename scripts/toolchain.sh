@@ -30,8 +30,9 @@ hardbox_need_toolchains() {
     rustup toolchain install "$HARDBOX_NIGHTLY" --profile minimal
   rustup component list --installed --toolchain "$HARDBOX_NIGHTLY" 2>/dev/null | grep -q '^rust-src' ||
     rustup component add --toolchain "$HARDBOX_NIGHTLY" rust-src
-  # The nightly has the x86_64 musl std (fuzzing and tests need none of it,
-  # but a plain `cargo +nightly build` of the default target does).
+  # -Zbuild-std needs no prebuilt std, but the x86_64 link takes musl's C
+  # runtime from the nightly's own x86_64 musl target (aarch64's, below,
+  # from the stable).
   rustup target list --installed --toolchain "$HARDBOX_NIGHTLY" 2>/dev/null | grep -qx x86_64-unknown-linux-musl ||
     rustup target add --toolchain "$HARDBOX_NIGHTLY" x86_64-unknown-linux-musl
   rustup run "$HARDBOX_CRT_TOOLCHAIN" rustc -V >/dev/null 2>&1 ||
