@@ -14,8 +14,9 @@
 #   - this machine's cargo-auditable, so the build stage's `cargo install`
 #     finds it installed instead of compiling it again;
 #   - this machine's CA certificates (for crates.io through a proxy).
-# It is tagged with the exact name the FROM line uses, and kept: it is made
-# again only when missing, or with --force.
+# It is tagged with the exact name the FROM line uses, and labelled with the
+# pins of scripts/toolchain.sh, and kept: it is made again only when missing,
+# when the pins changed, or with --force.
 #
 # Usage: builder-image.sh [--force]; prints the image name.
 # HARDBOX_DEBIAN_MIRROR overrides the mirror (default http://deb.debian.org/debian).
@@ -30,7 +31,9 @@ case $from in
   */*) image=docker.io/$from ;;
   *) image=docker.io/library/$from ;;
 esac
-if [[ ${1:-} != --force ]] && podman image exists "$image"; then
+pins="$HARDBOX_NIGHTLY $HARDBOX_CRT_TOOLCHAIN cargo-auditable@$HARDBOX_CARGO_AUDITABLE"
+before=$(podman image inspect --format '{{.Id}} {{index .Labels "hardbox.toolchains"}}' "$image" 2>/dev/null || true)
+if [[ ${1:-} != --force && $before == *" $pins" ]]; then
   echo "$image"
   exit 0
 fi
@@ -91,6 +94,8 @@ path=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 tar -C "$root" -cf - . | podman import \
   --change ENV=RUSTUP_HOME=/usr/local/rustup --change ENV=CARGO_HOME=/usr/local/cargo \
   --change "ENV=PATH=$path" --change "ENV=RUST_VERSION=$HARDBOX_CRT_TOOLCHAIN" \
-  --change 'CMD ["bash"]' - "$image" >/dev/null
+  --change "LABEL hardbox.toolchains=\"$pins\"" --change 'CMD ["bash"]' - "$image" >/dev/null
+# The stand-in this one replaced, unless something still uses it.
+[[ -z $before ]] || podman rmi "${before%% *}" >/dev/null 2>&1 || true
 step "done"
 echo "$image"
