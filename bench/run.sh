@@ -528,8 +528,8 @@ END {
   }
   print "\nThe ratio uses the bytes an image must carry (file plus shared libraries). The Node package row adds node, its libraries and /sbin/ip with its libraries, which the package needs.\n" >> out
   while ((getline line < breakdown) > 0) print line >> out
-  met = (hbsize <= 600000) ? "met" : "**missed**"
-  target[++t] = sprintf("| 1 | at most 600,000 bytes (issues 2, 8) | %d bytes | %s |", hbsize, met)
+  met = (hbsize <= 400000) ? "met" : "**missed**"
+  target[++t] = sprintf("| 1 | at most 400,000 bytes, the shipped build (issues 2, 8, 13) | %d bytes | %s |", hbsize, met)
 
   split(order, rs, " ")
   for (i = 1; i in rs; i++) {

@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
 # Installs what hardbox's build, tests and demo need, when it is missing:
-# the musl targets, the nightly toolchain and cargo tools (cargo-auditable
-# for the release build, cargo-fuzz, cargo-deny), and the Debian packages
+# the pinned toolchains and musl targets, cargo tools (cargo-auditable for
+# the release build, cargo-fuzz, cargo-deny), and the Debian packages
 # the tests use as oracles and probes. Safe to run again; does nothing when
 # all is there.
 set -euo pipefail
 
+# The toolchains of scripts/toolchain.sh: the pinned nightly the shipped
+# binary is built with (rust-src for -Zbuild-std; cargo fuzz's sanitizers
+# need a nightly too) and the stable with both musl targets.
+. "$(dirname "$0")/toolchain.sh"
+hardbox_need_toolchains
 need_rust_target() {
   rustup target list --installed 2>/dev/null | grep -qx "$1" || rustup target add "$1"
 }
-need_rust_target x86_64-unknown-linux-musl
-need_rust_target aarch64-unknown-linux-musl
+for target in "${HARDBOX_TARGETS[@]}"; do need_rust_target "$target"; done
 
-# cargo fuzz builds with sanitizers, which need nightly.
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 need_cargo_tool() { # SUBCOMMAND CRATE
   cargo "$1" --version >/dev/null 2>&1 || cargo install --locked "$2"
 }
-need_cargo_tool auditable cargo-auditable
+# cargo-auditable at the pinned version (a plain `cargo auditable --version`
+# would answer cargo's own version).
+grep -qs "^\"cargo-auditable $HARDBOX_CARGO_AUDITABLE " "${CARGO_HOME:-$HOME/.cargo}/.crates.toml" ||
+  cargo install --locked "cargo-auditable@$HARDBOX_CARGO_AUDITABLE"
 need_cargo_tool fuzz cargo-fuzz
 need_cargo_tool deny cargo-deny
 
@@ -29,6 +34,7 @@ wanted=(
   tini-static:tini dumb-init:dumb-init catatonit:catatonit gosu:gosu
   hyperfine:hyperfine /usr/bin/time:time newuidmap:uidmap
   /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables
+  debootstrap:debootstrap
   keyctl:keyutils
   setcap:libcap2-bin strace:strace
   curl:curl python3:python3-minimal # probe's tests: the oracle and a real HTTP server

@@ -11,6 +11,8 @@
 # One target: bash scripts/fuzz.sh route_spec
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The nightly the shipped binary is built with: one pinned toolchain.
+. scripts/toolchain.sh
 seconds=${FUZZ_SECONDS:-25}
 jobs=${FUZZ_JOBS:-1}
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -20,17 +22,17 @@ fi
 bash scripts/fuzz-seeds.sh >/dev/null
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-  mapfile -t targets < <(cd fuzz && cargo +nightly fuzz list)
+  mapfile -t targets < <(cd fuzz && cargo "+$HARDBOX_NIGHTLY" fuzz list)
 fi
 cd fuzz
-cargo +nightly fuzz build >&2
+cargo "+$HARDBOX_NIGHTLY" fuzz build >&2
 # One process per target by default; FUZZ_JOBS=N forks N (libFuzzer -fork),
 # which still stops at the first crash.
 parallel=()
 ((jobs > 1)) && parallel=(-fork="$jobs")
 for target in "${targets[@]}"; do
   log=$(mktemp)
-  if ! cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" "${parallel[@]}" \
+  if ! cargo "+$HARDBOX_NIGHTLY" fuzz run "$target" -- -max_total_time="$seconds" "${parallel[@]}" \
     -max_len=4096 -timeout=10 >"$log" 2>&1; then
     tail -40 "$log" >&2
     echo "fuzz: $target FAILED; the input is in fuzz/artifacts/$target/" >&2

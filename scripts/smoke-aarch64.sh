@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The aarch64 build, smoke-tested without an aarch64 machine: cross-compiled
-# with rust-lld (.cargo/config.toml), then run under qemu-user. Checks that
-# the binary starts, dispatches, parses and runs a command; the applets'
-# behaviour is tested in depth on the native build.
+# The shipped aarch64 binary, smoke-tested without an aarch64 machine:
+# cross-compiled with rust-lld (scripts/build-release.sh), then run under
+# qemu-user. Checks that the binary starts, dispatches, parses and runs a
+# command; the applets' behaviour is tested in depth on the native build.
+# Usage: smoke-aarch64.sh [BINARY] (default: build it; the arm64 image's
+# binary, say).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=aarch64-unknown-linux-musl
-cargo build --release --locked --target "$target"
-bin=$PWD/target/$target/release/hardbox
+bin=${1:-$(bash scripts/build-release.sh "$target")}
 qemu=$(command -v qemu-aarch64-static) || { echo "smoke-aarch64: qemu-aarch64-static missing: bash scripts/deps.sh" >&2; exit 1; }
 
 fail() { echo "smoke-aarch64: FAIL: $*" >&2; exit 1; }

@@ -67,10 +67,11 @@ fn multicall(args: &[OsString]) -> u8 {
         Some("--list") => out(&APPLETS.iter().map(|applet| format!("{}\n", applet.name)).collect::<String>()),
         Some("--version") | Some("-V") => {
             outln!(
-                "hardbox {} ({}, commit {})",
+                "hardbox {} ({}, commit {}, rustc {})",
                 env!("CARGO_PKG_VERSION"),
                 env!("HARDBOX_TARGET"),
-                env!("HARDBOX_COMMIT")
+                env!("HARDBOX_COMMIT"),
+                env!("HARDBOX_RUSTC")
             )
         }
         Some("--install") => install_links(&args[2..]),

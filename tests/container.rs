@@ -2,11 +2,13 @@
 //! README shows, in a real engine. docker when a working one is there, else
 //! Debian's podman (with runc and explicit limits, as this machine needs).
 //!
-//! The hardbox image is built once per run from Dockerfile.static's final
-//! stage, with the `build` stage replaced by a directory that
-//! scripts/image-root.sh lays out from the binary under test. Every container,
-//! image and network carries this process's pid in its name and is removed
-//! afterwards, also when a test fails.
+//! The hardbox image is the one scripts/build-image.sh built from the whole
+//! Dockerfile.static, build stage included, when HARDBOX_IMAGE names it (as
+//! scripts/test.sh does, and CI must). Else it is built once per run from
+//! Dockerfile.static's final stage, with the `build` stage replaced by a
+//! directory that scripts/image-root.sh lays out from the binary under test.
+//! Every container, image and network made here carries this process's pid in
+//! its name and is removed afterwards, also when a test fails.
 
 mod common;
 
@@ -223,21 +225,20 @@ fn build_fixture(engine: &'static Engine) -> Fixture {
     let version = Command::new(&bin).arg("--version").output().expect("run hardbox --version");
     let version = text(&version).0.trim().to_string();
 
-    let root = TempDir::new("image-root");
-    let out = Command::new("bash")
-        .arg(source("scripts/image-root.sh"))
-        .arg(&bin)
-        .arg(root.path().join("out"))
-        .output()
-        .expect("run scripts/image-root.sh");
-    assert!(out.status.success(), "image-root.sh: {}", text(&out).1);
-    let hardbox = tag("hardbox");
-    let dockerfile = source("Dockerfile.static");
-    let context = root.path().to_string_lossy().into_owned();
-    let mut args = engine.build_args();
-    args.extend(["-t".into(), hardbox.clone(), "-f".into(), dockerfile.to_string_lossy().into_owned()]);
-    args.extend(["--build-context".into(), format!("build={context}"), context]);
-    engine.ok(&args);
+    let hardbox = match std::env::var("HARDBOX_IMAGE") {
+        Ok(image) if !image.is_empty() => {
+            assert_image_carries(engine, &image, &bin);
+            image
+        }
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the container suite against Dockerfile.static built whole: \
+                 HARDBOX_IMAGE=$(bash scripts/build-image.sh) (scripts/test.sh sets it)"
+            );
+            build_final_stage(engine, &bin)
+        }
+    };
 
     let app_sh = [(source("tests/container/app.sh"), "root/app.sh".to_string())];
     let app = build_test_image(engine, "app", &["--build-arg".into(), format!("HARDBOX_IMAGE={hardbox}")], &app_sh);
@@ -249,6 +250,50 @@ fn build_fixture(engine: &'static Engine) -> Fixture {
     engine.ok(&["network", "create", "--internal", &network]);
     let gateway = gateway(engine, &network);
     Fixture { engine, hardbox, app, bare, node, network, gateway, version }
+}
+
+/// The image's /bin/hardbox must be the binary under test, byte for byte:
+/// the build stage runs scripts/build-release.sh, which is reproducible, and
+/// the suite must not report on one binary while testing another.
+fn assert_image_carries(engine: &Engine, image: &str, bin: &Path) {
+    let dir = TempDir::new("image-binary");
+    let name = tag("carrier");
+    engine.ok(&["create", "--name", &name, image]);
+    let copied = dir.path().join("hardbox");
+    let out = engine.output(&["cp".to_string(), format!("{name}:/bin/hardbox"), copied.to_string_lossy().into_owned()]);
+    engine.remove_container(&name);
+    assert!(out.status.success(), "{} cp {name}:/bin/hardbox: {}", engine.program, text(&out).1);
+    let (ours, theirs) =
+        (std::fs::read(bin).expect("read the binary under test"), std::fs::read(&copied).expect("read"));
+    assert!(
+        ours == theirs,
+        "{image}'s /bin/hardbox ({} bytes) is not {} ({} bytes): build both from one commit \
+         (scripts/build-release.sh, scripts/build-image.sh)",
+        theirs.len(),
+        bin.display(),
+        ours.len()
+    );
+}
+
+/// Dockerfile.static's final stage, its `build` stage replaced by the root
+/// scripts/image-root.sh lays out from `bin`; the image's tag.
+fn build_final_stage(engine: &Engine, bin: &Path) -> String {
+    let root = TempDir::new("image-root");
+    let out = Command::new("bash")
+        .arg(source("scripts/image-root.sh"))
+        .arg(bin)
+        .arg(root.path().join("out"))
+        .output()
+        .expect("run scripts/image-root.sh");
+    assert!(out.status.success(), "image-root.sh: {}", text(&out).1);
+    let hardbox = tag("hardbox");
+    let dockerfile = source("Dockerfile.static");
+    let context = root.path().to_string_lossy().into_owned();
+    let mut args = engine.build_args();
+    args.extend(["-t".into(), hardbox.clone(), "-f".into(), dockerfile.to_string_lossy().into_owned()]);
+    args.extend(["--build-context".into(), format!("build={context}"), context]);
+    engine.ok(&args);
+    hardbox
 }
 
 /// Builds `containerfile` as image `name`, with build `options`, from a
@@ -316,7 +361,8 @@ fn gateway(engine: &Engine, network: &str) -> Ipv4Addr {
 }
 
 /// At exit: the shared images and network, and any container a test left
-/// behind, all found by this run's names.
+/// behind, all found by this run's names (HARDBOX_IMAGE is the caller's, and
+/// stays).
 extern "C" fn remove_shared() {
     let Some(engine) = ENGINE.get() else { return };
     let prefix = tag("");
@@ -368,7 +414,7 @@ impl Fixture {
 /// The full reference of a locally built image: podman keeps it under
 /// localhost/, and a docker-image:// context must name it exactly.
 fn qualified(engine: &Engine, image: &str) -> String {
-    if engine.podman {
+    if engine.podman && !image.starts_with("localhost/") {
         format!("localhost/{image}")
     } else {
         image.to_string()

@@ -43,11 +43,18 @@ fn help_and_bare_name_show_usage_with_every_applet() {
 }
 
 #[test]
-fn version_names_the_target_and_commit() {
+fn version_names_the_target_commit_and_toolchain() {
     let (version, _) = text(&hb(&["--version"]));
     assert!(version.starts_with("hardbox "), "{version}");
     assert!(version.contains("-linux-musl"), "{version}");
     assert!(version.contains("commit "), "{version}");
+    // The shipped build's nightly or a stable, release and commit: which
+    // toolchain made this binary.
+    let rustc = version.split(", rustc ").nth(1).unwrap_or_else(|| panic!("no rustc in {version}"));
+    let (release, commit) =
+        rustc.trim_end().trim_end_matches(')').split_once(' ').unwrap_or_else(|| panic!("{version}"));
+    assert!(release.starts_with("1."), "{version}");
+    assert!(commit.len() == 9 && commit.bytes().all(|b| b.is_ascii_hexdigit()), "{version}");
 }
 
 #[test]

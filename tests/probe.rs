@@ -219,7 +219,7 @@ fn a_server_that_never_answers_fails_at_the_timeout() {
     assert!(took >= Duration::from_millis(500) && took < Duration::from_millis(700), "took {took:?}");
     // The default is 2 s.
     let start = Instant::now();
-    let line = unhealthy(&[&format!("tcp://{addr}"), "--expect", "hello"]);
+    let line = unhealthy(&["--expect", "hello", &format!("tcp://{addr}")]);
     let took = start.elapsed();
     assert!(line.ends_with(": no answer within 2 s"), "{line}");
     assert!(took >= Duration::from_secs(2) && took < Duration::from_millis(2200), "took {took:?}");
@@ -353,8 +353,12 @@ fn several_targets_all_must_pass_and_the_first_failure_decides() {
     assert!(line.contains("/503: 503"), "{line}");
     let line = unhealthy(&[&missing, &url(addr, "/503")]);
     assert!(line.contains("/missing: no such file"), "{line}");
-    // Options may come after the targets too.
-    healthy(&[&url(addr, "/404"), "--status", "404"]);
+    // Options come before the targets: from the first target on, every
+    // word is a target (issue 16.1), so a late option is a bad target.
+    healthy(&["--status", "404", &url(addr, "/404")]);
+    let late = probe(&[&url(addr, "/404"), "--status", "404"]);
+    assert_eq!(late.status.code(), Some(125), "{}", text(&late).1);
+    assert!(text(&late).1.contains("target \"--status\": no scheme"), "{}", text(&late).1);
 }
 
 #[test]

@@ -11,9 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The binary under test: the release build as it ships when
-/// scripts/test.sh built it (HARDBOX_RELEASE_BIN), else the one cargo built
-/// for these tests (static musl too, see .cargo/config.toml).
+/// The binary under test: HARDBOX_RELEASE_BIN when set (scripts/test.sh sets
+/// it to the shipped binary for the whole suite, and to the stable
+/// `cargo build --release` one for a second run of tests/multicall.rs), else
+/// the one cargo built for these tests (static musl too, see
+/// .cargo/config.toml).
 pub fn hardbox() -> PathBuf {
     match std::env::var_os("HARDBOX_RELEASE_BIN") {
         Some(path) if !path.is_empty() => PathBuf::from(path),
