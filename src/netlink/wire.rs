@@ -1,206 +1,327 @@
-//! The wire: one NETLINK_ROUTE socket, requests out, answers in.
+//! The wire: one NETLINK_ROUTE socket (neli's plain `NlSocket`, no handle
+//! or router: those bring a lock and a thread), requests out, answers in.
+//!
+//! neli builds every request and parses every answer. What hardbox adds is
+//! a check of each message's lengths before neli sees it: neli subtracts
+//! the header size from the length the kernel claims, and a short length
+//! would make that underflow (a panic, or a huge allocation).
 
-use std::io;
-use std::mem::size_of;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::fmt::Debug;
+use std::io::{self, Cursor};
 
+use neli::consts::nl::{NlmF, NlmsgerrAttr};
+use neli::consts::rtnl::Rtm;
+use neli::consts::socket::{Msg, NlFamily};
+use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
+use neli::socket::NlSocket;
+use neli::types::{Buffer, GenlBuffer};
+use neli::utils::Groups;
+use neli::{FromBytes, FromBytesWithInput, Size, ToBytes};
 use nix::errno::Errno;
 
-use super::print::attributes;
-use super::print::c_string;
-use super::print::u32_of;
-use super::*;
+/// struct nlmsghdr's length, and the types (linux/netlink.h) that decide
+/// how a message is checked before neli reads it.
+const NLMSG_LEN: usize = 16;
+const NLMSG_NOOP: u16 = 1;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_OVERRUN: u16 = 4;
+
+/// Why a request failed: the kernel said no (errno and its extended-ACK
+/// text, if it gave one), or the socket itself failed.
+#[derive(Debug)]
+pub(super) enum Failure {
+    Kernel(Errno, Option<String>),
+    Socket(String),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure::Socket(e.to_string())
+    }
+}
+
+fn malformed(what: impl std::fmt::Display) -> Failure {
+    Failure::Socket(format!("malformed answer from the kernel ({what})"))
+}
+
+/// What neli can send and read back as a message's payload (Rtmsg, Ifinfomsg).
+pub(super) trait Body: Size + ToBytes + FromBytesWithInput<Input = usize> + Debug {}
+impl<P: Size + ToBytes + FromBytesWithInput<Input = usize> + Debug> Body for P {}
 
 pub(super) struct Wire {
-    pub(super) socket: OwnedFd,
+    pub(super) socket: NlSocket,
+    /// The port the kernel gave this socket: its answers are addressed to it.
+    port: u32,
     seq: u32,
+    /// One buffer for every datagram, grown to the largest seen: a dump of
+    /// 1,000 routes would otherwise allocate (and zero) one per datagram.
+    buffer: Vec<u8>,
 }
 
 impl Wire {
+    /// A socket bound to a port of the kernel's choosing. neli opens it
+    /// close-on-exec (SOCK_CLOEXEC).
     pub(super) fn open() -> io::Result<Wire> {
-        let socket = route_socket()?;
+        let socket = NlSocket::connect(NlFamily::Route, None, Groups::empty())?;
         // The kernel's reason ("Nexthop has invalid gateway") makes a better
         // message than EINVAL alone; old kernels lack it, which costs nothing.
-        enable_ext_ack(&socket);
-        Ok(Wire { socket, seq: 0 })
+        let _ = socket.enable_ext_ack(true);
+        let port = socket.pid()?;
+        Ok(Wire { socket, port, seq: 0, buffer: Vec::new() })
     }
 
-    /// Sends one request and collects the payloads of the answer: a dump's
-    /// messages up to DONE, or nothing up to the ACK.
-    pub(super) fn request(&mut self, kind: u16, flags: u16, body: &[u8]) -> std::result::Result<Vec<Vec<u8>>, Failure> {
+    /// Sends one request and collects the answer: a dump's messages up to
+    /// DONE, or nothing up to the ACK.
+    pub(super) fn request<P: Body>(
+        &mut self,
+        kind: Rtm,
+        flags: NlmF,
+        body: P,
+    ) -> Result<Vec<Nlmsghdr<u16, P>>, Failure> {
         self.seq = self.seq.wrapping_add(1);
-        let mut message = Vec::with_capacity(NLMSG_LEN + body.len());
-        message.extend_from_slice(&((NLMSG_LEN + body.len()) as u32).to_ne_bytes()); // ok: a request is < 100 bytes
-        message.extend_from_slice(&kind.to_ne_bytes());
-        message.extend_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
-        message.extend_from_slice(&self.seq.to_ne_bytes());
-        message.extend_from_slice(&0u32.to_ne_bytes());
-        message.extend_from_slice(body);
-        send(&self.socket, &message)?;
+        let message = NlmsghdrBuilder::default()
+            .nl_type(u16::from(kind))
+            .nl_flags(NlmF::REQUEST | flags)
+            .nl_seq(self.seq)
+            .nl_payload(NlPayload::Payload(body))
+            .build()
+            .map_err(|e| Failure::Socket(format!("building the request: {e}")))?;
+        let mut bytes = Cursor::new(Vec::with_capacity(message.padded_size()));
+        message.to_bytes(&mut bytes).map_err(|e| Failure::Socket(format!("building the request: {e}")))?;
+        self.socket.send(bytes.get_ref(), Msg::empty())?;
         let mut answer = Vec::new();
         loop {
-            let datagram = receive(&self.socket)?;
-            let mut rest = &datagram[..];
-            while !rest.is_empty() {
-                let Some((message, next)) = split_message(rest) else {
-                    return Err(Failure::Socket("malformed message from the kernel".to_string()));
-                };
-                rest = next;
-                if message.seq != self.seq {
-                    continue;
-                }
-                match message.kind {
-                    NLMSG_NOOP => {}
-                    NLMSG_OVERRUN => return Err(Failure::Socket("the kernel's answer overran".to_string())),
-                    // An ACK is an error message with code 0; a dump ends with DONE.
-                    NLMSG_ERROR | NLMSG_DONE => {
-                        let code = message.payload.get(..4).and_then(u32_of).unwrap_or(0) as i32;
-                        if code == 0 {
-                            return Ok(answer);
-                        }
-                        return Err(kernel_error(code, &message));
-                    }
-                    _ => answer.push(message.payload.to_vec()),
-                }
+            let len = self.receive()?;
+            let datagram = self.buffer.get(..len).unwrap_or(&[]);
+            if read_answer(datagram, self.seq, self.port, &mut answer)? {
+                return Ok(answer);
+            }
+        }
+    }
+
+    /// The next datagram, whole, into `buffer`: its length is asked first,
+    /// so no dump is ever cut short.
+    fn receive(&mut self) -> io::Result<usize> {
+        loop {
+            let peeked = self.socket.recv(&mut [][..], Msg::PEEK | Msg::TRUNC);
+            let len = match peeked {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                len => len?.0,
+            };
+            if self.buffer.len() < len {
+                self.buffer.resize(len, 0);
+            }
+            match self.socket.recv(&mut self.buffer[..len], Msg::empty()) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                got => return got.map(|(got, _)| got.min(len)),
             }
         }
     }
 }
 
-/// One netlink message of the kernel's answer: struct nlmsghdr's type,
-/// flags and sequence number, and the payload after it.
-pub(super) struct Message<'a> {
-    pub(super) kind: u16,
-    pub(super) flags: u16,
-    pub(super) seq: u32,
-    pub(super) payload: &'a [u8],
+/// Reads one datagram of the answer to request `seq`, appending its
+/// messages to `answer`; true once the answer is complete (the ACK, or the
+/// DONE of a dump). Messages for another request or another port are
+/// skipped: the port is the one the kernel addresses its answers to, and
+/// only a process with CAP_NET_ADMIN can send to a netlink port.
+pub(super) fn read_answer<P: Body>(
+    datagram: &[u8],
+    seq: u32,
+    port: u32,
+    answer: &mut Vec<Nlmsghdr<u16, P>>,
+) -> Result<bool, Failure> {
+    let mut rest = datagram;
+    while !rest.is_empty() {
+        let (kind, message, next) = checked_message(rest)?;
+        rest = next;
+        match kind {
+            NLMSG_NOOP => continue,
+            NLMSG_OVERRUN => return Err(Failure::Socket("the kernel's answer overran".to_string())),
+            _ => {}
+        }
+        let message = Nlmsghdr::<u16, P>::from_bytes(&mut Cursor::new(message)).map_err(malformed)?;
+        if *message.nl_seq() != seq || *message.nl_pid() != port {
+            continue;
+        }
+        match message.nl_payload() {
+            NlPayload::Payload(_) => answer.push(message),
+            NlPayload::Ack(_) | NlPayload::Empty => return Ok(true),
+            NlPayload::DumpExtAck(done) => return done_or_failed(done.error(), done.ext_ack()),
+            NlPayload::Err(error) => return done_or_failed(error.error(), error.ext_ack()),
+        }
+    }
+    Ok(false)
 }
 
-/// The first message of `bytes` and the bytes after it; None when its
-/// length is not believable.
-pub(super) fn split_message(bytes: &[u8]) -> Option<(Message<'_>, &[u8])> {
-    let header: [u8; NLMSG_LEN] = bytes.get(..NLMSG_LEN)?.try_into().ok()?;
-    let [l0, l1, l2, l3, k0, k1, f0, f1, s0, s1, s2, s3, ..] = header;
-    let len = usize::try_from(u32::from_ne_bytes([l0, l1, l2, l3])).ok()?;
-    let message = Message {
-        kind: u16::from_ne_bytes([k0, k1]),
-        flags: u16::from_ne_bytes([f0, f1]),
-        seq: u32::from_ne_bytes([s0, s1, s2, s3]),
-        payload: bytes.get(NLMSG_LEN..len)?,
-    };
-    Some((message, bytes.get(align(len)..).unwrap_or(&[])))
+/// An answer's end: an error code of 0 is success, any other the errno,
+/// negated, with the kernel's reason when it gave one.
+fn done_or_failed(code: &i32, ext_ack: &GenlBuffer<NlmsgerrAttr, Buffer>) -> Result<bool, Failure> {
+    if *code == 0 {
+        return Ok(true);
+    }
+    let text = ext_ack
+        .iter()
+        .find(|attr| *attr.nla_type().nla_type() == NlmsgerrAttr::Msg)
+        .map(|attr| super::print::c_string(attr.nla_payload().as_ref()))
+        .filter(|text| !text.is_empty());
+    Err(Failure::Kernel(Errno::from_raw(code.saturating_neg()), text))
 }
 
-/// The kernel's error code and, when it sent one, its extended-ACK text:
-/// attributes after the code (DONE) or after the echoed request (ERROR),
-/// which is only its header when the kernel capped it.
-pub(super) fn kernel_error(code: i32, message: &Message<'_>) -> Failure {
-    let payload = message.payload;
-    let text = if message.flags & NLM_F_ACK_TLVS == 0 {
-        None
-    } else {
-        let echoed = match (message.kind, message.flags & NLM_F_CAPPED != 0) {
-            (NLMSG_DONE, _) => 0,
-            (_, true) => NLMSG_LEN,
-            (_, false) => payload.get(4..8).and_then(u32_of).and_then(|len| usize::try_from(len).ok()).unwrap_or(0),
+/// The first message of `bytes` (its type, its bytes up to the next
+/// message) and the bytes after it, once its lengths are believable: the
+/// header's length at least a header and within the datagram, and an error
+/// message long enough for its code and the request it echoes.
+fn checked_message(bytes: &[u8]) -> Result<(u16, &[u8], &[u8]), Failure> {
+    let u32_at = |at: usize| bytes.get(at..at + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
+    let len = u32_at(0).and_then(|len| usize::try_from(len).ok()).ok_or_else(|| malformed("a cut-short header"))?;
+    if len < NLMSG_LEN || len > bytes.len() {
+        return Err(malformed(format!("a message of {len} bytes in {}", bytes.len())));
+    }
+    let kind = bytes.get(4..6).and_then(|b| b.try_into().ok()).map(u16::from_ne_bytes).unwrap_or(0);
+    if kind == NLMSG_ERROR {
+        // The code, then the request's header, whose length says how much
+        // of the request follows (all of it: hardbox never asks the kernel
+        // to cap the echo).
+        let echoed = u32_at(NLMSG_LEN + 4).and_then(|len| usize::try_from(len).ok());
+        let code = u32_at(NLMSG_LEN).unwrap_or(1);
+        let fits = match echoed {
+            Some(_) if code == 0 => len >= NLMSG_LEN + 4 + NLMSG_LEN,
+            Some(echoed) => echoed >= NLMSG_LEN && NLMSG_LEN + 4 + align(echoed) <= len,
+            None => false,
         };
-        let tlvs = payload.get(align(echoed).saturating_add(4)..).unwrap_or(&[]);
-        attributes(tlvs).into_iter().find(|(kind, _)| *kind == NLMSGERR_ATTR_MSG).map(|(_, text)| c_string(text))
-    };
-    Failure::Kernel(Errno::from_raw(code.saturating_neg()), text.filter(|t| !t.is_empty()))
+        if !fits {
+            return Err(malformed(format!("an error message of {len} bytes")));
+        }
+    }
+    // neli reads the padding after a message, so the message keeps it.
+    let end = align(len).min(bytes.len());
+    Ok((kind, &bytes[..end], &bytes[end..]))
 }
 
 pub(super) fn align(len: usize) -> usize {
     len.saturating_add(3) & !3
 }
 
-/// A sockaddr_nl naming the kernel (port 0); given to bind, it lets the
-/// kernel pick our port.
-pub(super) fn kernel_address() -> libc::sockaddr_nl {
-    // SAFETY: sockaddr_nl is plain integers, for which all zeroes is a valid value.
-    let mut address: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    address.nl_family = libc::AF_NETLINK as libc::sa_family_t; // ok: 16 fits the u16 family
-    address
-}
+#[cfg(test)]
+mod tests {
+    use neli::consts::rtnl::{Ifla, RtAddrFamily};
+    use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder, Rtmsg};
 
-pub(super) const ADDRESS_LEN: libc::socklen_t = size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+    use super::*;
 
-pub(super) fn check(result: isize) -> io::Result<usize> {
-    usize::try_from(result).map_err(|_| io::Error::last_os_error())
-}
+    /// One message as the kernel would send it: header, then payload.
+    fn message(kind: u16, flags: u16, seq: u32, port: u32, payload: &[u8]) -> Vec<u8> {
+        let mut bytes = ((NLMSG_LEN + payload.len()) as u32).to_ne_bytes().to_vec();
+        bytes.extend_from_slice(&kind.to_ne_bytes());
+        bytes.extend_from_slice(&flags.to_ne_bytes());
+        bytes.extend_from_slice(&seq.to_ne_bytes());
+        bytes.extend_from_slice(&port.to_ne_bytes());
+        bytes.extend_from_slice(payload);
+        bytes.resize(align(bytes.len()), 0);
+        bytes
+    }
 
-/// A NETLINK_ROUTE socket, close-on-exec, bound to a port of its own.
-pub(super) fn route_socket() -> io::Result<OwnedFd> {
-    // SAFETY: socket() reads no memory of ours.
-    let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
-    check(fd as isize)?;
-    // SAFETY: fd is a new descriptor that nothing else owns.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    let address = kernel_address();
-    // SAFETY: address is a sockaddr_nl of ADDRESS_LEN bytes, alive for the call.
-    let bound = unsafe { libc::bind(fd, (&address as *const libc::sockaddr_nl).cast(), ADDRESS_LEN) };
-    check(bound as isize)?;
-    Ok(socket)
-}
+    fn serialized(value: &impl ToBytes) -> Vec<u8> {
+        let mut bytes = Cursor::new(Vec::new());
+        value.to_bytes(&mut bytes).unwrap();
+        bytes.into_inner()
+    }
 
-pub(super) fn enable_ext_ack(socket: &OwnedFd) {
-    let on: libc::c_int = 1;
-    let len = size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: the value is a c_int of the length passed, alive for the call.
-    unsafe {
-        libc::setsockopt(socket.as_raw_fd(), SOL_NETLINK, NETLINK_EXT_ACK, (&on as *const libc::c_int).cast(), len)
-    };
-}
+    fn link_payload() -> Vec<u8> {
+        let name = neli::rtnl::RtattrBuilder::default().rta_type(Ifla::Ifname).rta_payload("v0").build().unwrap();
+        let info = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_index(2)
+            .rtattrs(std::iter::once(name).collect())
+            .build()
+            .unwrap();
+        serialized(&info)
+    }
 
-pub(super) fn send(socket: &OwnedFd, message: &[u8]) -> io::Result<()> {
-    let to = kernel_address();
-    // SAFETY: message and to are readable for the lengths passed, alive for the call.
-    let sent = unsafe {
-        libc::sendto(
-            socket.as_raw_fd(),
-            message.as_ptr().cast(),
-            message.len(),
-            0,
-            (&to as *const libc::sockaddr_nl).cast(),
-            ADDRESS_LEN,
-        )
-    };
-    check(sent).map(drop)
-}
+    /// struct nlmsgerr: the code, the echoed request, then the TLVs.
+    fn error(code: i32, request: &[u8], tlvs: &[u8]) -> Vec<u8> {
+        let mut payload = code.to_ne_bytes().to_vec();
+        payload.extend_from_slice(request);
+        payload.extend_from_slice(tlvs);
+        message(u16::from(neli::consts::nl::Nlmsg::Error), NlmF::ACK_TLVS.bits(), 7, 9, &payload)
+    }
 
-/// The next datagram from the kernel, whole: its length is asked first, so
-/// no dump is ever cut short. Datagrams from any other sender are dropped.
-pub(super) fn receive(socket: &OwnedFd) -> io::Result<Vec<u8>> {
-    loop {
-        // SAFETY: a peek of zero bytes writes nothing; MSG_TRUNC makes it
-        // return the datagram's whole length.
-        let peeked =
-            unsafe { libc::recv(socket.as_raw_fd(), std::ptr::null_mut(), 0, libc::MSG_PEEK | libc::MSG_TRUNC) };
-        let len = match check(peeked) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            len => len?,
-        };
-        let mut datagram = vec![0; len];
-        let mut from = kernel_address();
-        let mut from_len = ADDRESS_LEN;
-        // SAFETY: datagram is writable for len bytes, from for from_len bytes; both outlive the call.
-        let got = unsafe {
-            libc::recvfrom(
-                socket.as_raw_fd(),
-                datagram.as_mut_ptr().cast(),
-                len,
-                0,
-                (&mut from as *mut libc::sockaddr_nl).cast(),
-                &mut from_len,
-            )
-        };
-        let got = match check(got) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            got => got?,
-        };
-        if from.nl_pid == 0 {
-            datagram.truncate(got);
-            return Ok(datagram);
+    fn read(datagram: &[u8]) -> (Result<bool, Failure>, usize) {
+        let mut answer: Vec<Nlmsghdr<u16, Ifinfomsg>> = Vec::new();
+        let result = read_answer(datagram, 7, 9, &mut answer);
+        (result, answer.len())
+    }
+
+    #[test]
+    fn a_dump_is_read_up_to_done_and_other_requests_are_skipped() {
+        let mut datagram = message(16, NlmF::MULTI.bits(), 7, 9, &link_payload());
+        datagram.extend(message(16, NlmF::MULTI.bits(), 6, 9, &link_payload()));
+        datagram.extend(message(16, NlmF::MULTI.bits(), 7, 8, &link_payload()));
+        datagram.extend(message(u16::from(neli::consts::nl::Nlmsg::Noop), 0, 7, 9, &[]));
+        let (result, found) = read(&datagram);
+        assert!(matches!(result, Ok(false)), "no DONE yet");
+        assert_eq!(found, 1, "only request 7 to port 9 counts");
+        datagram.extend(message(u16::from(neli::consts::nl::Nlmsg::Done), NlmF::MULTI.bits(), 7, 9, &[0; 4]));
+        assert!(matches!(read(&datagram), (Ok(true), 1)));
+    }
+
+    #[test]
+    fn the_kernels_errno_and_reason_are_read_after_the_echoed_request() {
+        let request = message(18, NlmF::REQUEST.bits(), 7, 0, &link_payload());
+        let mut tlvs = 28u16.to_ne_bytes().to_vec();
+        tlvs.extend_from_slice(&1u16.to_ne_bytes());
+        tlvs.extend_from_slice(b"Invalid prefsrc address\0");
+        let (result, _) = read(&error(-22, &request, &tlvs));
+        let Err(Failure::Kernel(errno, text)) = result else { panic!("not a kernel error") };
+        assert_eq!((errno, text.as_deref()), (Errno::EINVAL, Some("Invalid prefsrc address")));
+        let (result, _) = read(&error(-1, &request, &[]));
+        assert!(matches!(result, Err(Failure::Kernel(Errno::EPERM, None))));
+        assert!(matches!(read(&error(0, &request[..NLMSG_LEN], &[])), (Ok(true), 0)), "an ACK");
+    }
+
+    #[test]
+    fn lengths_that_lie_are_refused_before_neli_reads_them() {
+        let good = message(16, 0, 7, 9, &link_payload());
+        assert!(checked_message(&good).is_ok());
+        for len in [0u32, 15, good.len() as u32 + 1, u32::MAX] {
+            let mut bad = good.clone();
+            bad[..4].copy_from_slice(&len.to_ne_bytes());
+            assert!(matches!(read(&bad).0, Err(Failure::Socket(_))), "length {len}");
+        }
+        assert!(read(&good[..15]).0.is_err());
+        // An error whose echo claims more than is there, or less than a header.
+        let request = message(18, NlmF::REQUEST.bits(), 7, 0, &link_payload());
+        for echoed in [0u32, 15, 200, u32::MAX] {
+            let mut bad = error(-22, &request, &[]);
+            bad[20..24].copy_from_slice(&echoed.to_ne_bytes());
+            assert!(matches!(read(&bad).0, Err(Failure::Socket(_))), "echoed length {echoed}");
+        }
+        // A capped echo (only its header): hardbox never asks for one.
+        assert!(matches!(read(&error(-22, &request[..NLMSG_LEN], &[])).0, Err(Failure::Socket(_))));
+    }
+
+    #[test]
+    fn no_datagram_makes_the_reader_panic() {
+        let route =
+            message(24, NlmF::MULTI.bits(), 7, 9, &[2, 24, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0, 8, 0, 1, 0, 203, 0, 113, 0]);
+        let request = message(18, NlmF::REQUEST.bits(), 7, 0, &link_payload());
+        let seeds = [route, message(16, 0, 7, 9, &link_payload()), error(-22, &request, &[5, 0, 1, 0, 65, 0, 0, 0])];
+        let mut seed = 0x9e37_79b9_u32;
+        for round in 0..6000 {
+            let mut bytes = seeds[round % seeds.len()].clone();
+            bytes.truncate(round % (bytes.len() + 1));
+            for _ in 0..round % 5 {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                let at = seed as usize % bytes.len().max(1);
+                if let Some(byte) = bytes.get_mut(at) {
+                    *byte = (seed >> 24) as u8;
+                }
+            }
+            let _ = read(&bytes);
+            let mut routes: Vec<Nlmsghdr<u16, Rtmsg>> = Vec::new();
+            let _ = read_answer(&bytes, 7, 9, &mut routes);
         }
     }
 }
