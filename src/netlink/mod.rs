@@ -10,7 +10,8 @@
 
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{Ifla, RtAddrFamily, Rtm};
-use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder, RtmsgBuilder};
+use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder, Rtmsg, RtmsgBuilder};
+use neli::types::Buffer;
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
@@ -48,8 +49,10 @@ impl RouteSocket {
             .ifi_family(RtAddrFamily::Unspecified)
             .build()
             .map_err(|e| Error::new(format!("listing interfaces: {e}")))?;
-        let infos =
-            self.wire.request(Rtm::Getlink, NlmF::DUMP, request).map_err(|f| failed("listing interfaces", f))?;
+        let infos = self
+            .wire
+            .request::<_, Ifinfomsg>(Rtm::Getlink, NlmF::DUMP, request)
+            .map_err(|f| failed("listing interfaces", f))?;
         Ok(infos.iter().filter_map(|info| link(info.get_payload()?)).collect())
     }
 
@@ -94,7 +97,7 @@ impl RouteSocket {
     fn change(&mut self, route: &CheckedRoute, change: Change) -> std::result::Result<(), Failure> {
         let kind = if change == Change::Delete { Rtm::Delroute } else { Rtm::Newroute };
         let message = routes::route_message(route, change)?;
-        self.wire.request(kind, change.flags(), message).map(drop)
+        self.wire.request::<_, Buffer>(kind, change.flags(), message).map(drop)
     }
 
     /// The routing table, one line per route in `ip route`'s order and words.
@@ -119,8 +122,10 @@ impl RouteSocket {
                 .rtm_type(0.into())
                 .build()
                 .map_err(|e| Error::new(format!("listing routes: {e}")))?;
-            let routes =
-                self.wire.request(Rtm::Getroute, NlmF::DUMP, request).map_err(|f| failed("listing routes", f))?;
+            let routes = self
+                .wire
+                .request::<_, Rtmsg>(Rtm::Getroute, NlmF::DUMP, request)
+                .map_err(|f| failed("listing routes", f))?;
             lines.extend(routes.iter().filter_map(|route| print::describe(route.get_payload()?, &links, table)));
         }
         Ok(lines)

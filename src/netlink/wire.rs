@@ -26,6 +26,13 @@ const NLMSG_NOOP: u16 = 1;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_OVERRUN: u16 = 4;
 
+/// The largest datagram hardbox reads. The kernel fills a dump's datagrams
+/// to at most 32 KiB, or to its largest message when that is more (a link
+/// without the VF details hardbox never asks for is a few kB); an ACK is
+/// the request and a line of text. Sized once, so that each answer costs
+/// one system call, not a peek at its length and then the read.
+const ANSWER_MAX: usize = 64 * 1024;
+
 /// Why a request failed: the kernel said no (errno and its extended-ACK
 /// text, if it gave one), or the socket itself failed.
 #[derive(Debug)]
@@ -44,18 +51,24 @@ fn malformed(what: impl std::fmt::Display) -> Failure {
     Failure::Socket(format!("malformed answer from the kernel ({what})"))
 }
 
-/// What neli can send and read back as a message's payload (Rtmsg, Ifinfomsg).
-pub(super) trait Body: Size + ToBytes + FromBytesWithInput<Input = usize> + Debug {}
-impl<P: Size + ToBytes + FromBytesWithInput<Input = usize> + Debug> Body for P {}
+/// What neli sends as a request's payload (Rtmsg, Ifinfomsg)...
+pub(super) trait Body: Size + ToBytes + Debug {}
+impl<P: Size + ToBytes + Debug> Body for P {}
+
+/// ...and reads back as the answer's (the same, or a Buffer when only the
+/// ACK matters: the echo of a failed request is then not parsed twice).
+pub(super) trait Reply: Size + ToBytes + FromBytesWithInput<Input = usize> + Debug {}
+impl<P: Size + ToBytes + FromBytesWithInput<Input = usize> + Debug> Reply for P {}
 
 pub(super) struct Wire {
     pub(super) socket: NlSocket,
     /// The port the kernel gave this socket: its answers are addressed to it.
     port: u32,
     seq: u32,
-    /// One buffer for every datagram, grown to the largest seen: a dump of
-    /// 1,000 routes would otherwise allocate (and zero) one per datagram.
+    /// One buffer for every datagram and one for every request: 1,000
+    /// routes would otherwise allocate (and zero) one of each per route.
     buffer: Vec<u8>,
+    out: Vec<u8>,
 }
 
 impl Wire {
@@ -67,17 +80,17 @@ impl Wire {
         // message than EINVAL alone; old kernels lack it, which costs nothing.
         let _ = socket.enable_ext_ack(true);
         let port = socket.pid()?;
-        Ok(Wire { socket, port, seq: 0, buffer: Vec::new() })
+        Ok(Wire { socket, port, seq: 0, buffer: Vec::new(), out: Vec::new() })
     }
 
     /// Sends one request and collects the answer: a dump's messages up to
     /// DONE, or nothing up to the ACK.
-    pub(super) fn request<P: Body>(
+    pub(super) fn request<B: Body, R: Reply>(
         &mut self,
         kind: Rtm,
         flags: NlmF,
-        body: P,
-    ) -> Result<Vec<Nlmsghdr<u16, P>>, Failure> {
+        body: B,
+    ) -> Result<Vec<Nlmsghdr<u16, R>>, Failure> {
         self.seq = self.seq.wrapping_add(1);
         let message = NlmsghdrBuilder::default()
             .nl_type(u16::from(kind))
@@ -86,9 +99,12 @@ impl Wire {
             .nl_payload(NlPayload::Payload(body))
             .build()
             .map_err(|e| Failure::Socket(format!("building the request: {e}")))?;
-        let mut bytes = Cursor::new(Vec::with_capacity(message.padded_size()));
+        let mut bytes = Cursor::new(std::mem::take(&mut self.out));
+        bytes.get_mut().clear();
         message.to_bytes(&mut bytes).map_err(|e| Failure::Socket(format!("building the request: {e}")))?;
-        self.socket.send(bytes.get_ref(), Msg::empty())?;
+        let sent = self.socket.send(bytes.get_ref(), Msg::empty());
+        self.out = bytes.into_inner();
+        sent?;
         let mut answer = Vec::new();
         loop {
             let len = self.receive()?;
@@ -99,21 +115,23 @@ impl Wire {
         }
     }
 
-    /// The next datagram, whole, into `buffer`: its length is asked first,
-    /// so no dump is ever cut short.
-    fn receive(&mut self) -> io::Result<usize> {
+    /// The next datagram, whole, into `buffer`, in one call: MSG_TRUNC
+    /// makes the kernel say a datagram's whole length, so one that did not
+    /// fit is an error, never a dump silently cut short.
+    fn receive(&mut self) -> Result<usize, Failure> {
+        if self.buffer.is_empty() {
+            self.buffer = vec![0; ANSWER_MAX];
+        }
         loop {
-            let peeked = self.socket.recv(&mut [][..], Msg::PEEK | Msg::TRUNC);
-            let len = match peeked {
+            match self.socket.recv(&mut self.buffer[..], Msg::TRUNC) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                len => len?.0,
-            };
-            if self.buffer.len() < len {
-                self.buffer.resize(len, 0);
-            }
-            match self.socket.recv(&mut self.buffer[..len], Msg::empty()) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                got => return got.map(|(got, _)| got.min(len)),
+                Err(e) => return Err(e.into()),
+                Ok((len, _)) if len > self.buffer.len() => {
+                    return Err(Failure::Socket(format!(
+                        "an answer of {len} bytes, more than the {ANSWER_MAX} hardbox reads"
+                    )))
+                }
+                Ok((len, _)) => return Ok(len),
             }
         }
     }
@@ -124,7 +142,7 @@ impl Wire {
 /// DONE of a dump). Messages for another request or another port are
 /// skipped: the port is the one the kernel addresses its answers to, and
 /// only a process with CAP_NET_ADMIN can send to a netlink port.
-pub(super) fn read_answer<P: Body>(
+pub(super) fn read_answer<P: Reply>(
     datagram: &[u8],
     seq: u32,
     port: u32,
