@@ -11,7 +11,6 @@
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{Ifla, RtAddrFamily, Rtm};
 use neli::rtnl::{Ifinfomsg, IfinfomsgBuilder, Rtmsg, RtmsgBuilder};
-use neli::types::Buffer;
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
@@ -49,11 +48,14 @@ impl RouteSocket {
             .ifi_family(RtAddrFamily::Unspecified)
             .build()
             .map_err(|e| Error::new(format!("listing interfaces: {e}")))?;
-        let infos = self
-            .wire
-            .request::<_, Ifinfomsg>(Rtm::Getlink, NlmF::DUMP, request)
-            .map_err(|f| failed("listing interfaces", f))?;
-        Ok(infos.iter().filter_map(|info| link(info.get_payload()?)).collect())
+        let infos =
+            self.wire.request(Rtm::Getlink, NlmF::DUMP, request).map_err(|f| failed("listing interfaces", f))?;
+        let mut links = Vec::with_capacity(infos.len());
+        for info in &infos {
+            let info = wire::payload::<Ifinfomsg>(info).map_err(|f| failed("listing interfaces", f))?;
+            links.extend(link(&info));
+        }
+        Ok(links)
     }
 
     /// Asks the kernel what can be known without changing anything: that the
@@ -97,7 +99,7 @@ impl RouteSocket {
     fn change(&mut self, route: &CheckedRoute, change: Change) -> std::result::Result<(), Failure> {
         let kind = if change == Change::Delete { Rtm::Delroute } else { Rtm::Newroute };
         let message = routes::route_message(route, change)?;
-        self.wire.request::<_, Buffer>(kind, change.flags(), message).map(drop)
+        self.wire.request(kind, change.flags(), message).map(drop)
     }
 
     /// The routing table, one line per route in `ip route`'s order and words.
@@ -122,11 +124,12 @@ impl RouteSocket {
                 .rtm_type(0.into())
                 .build()
                 .map_err(|e| Error::new(format!("listing routes: {e}")))?;
-            let routes = self
-                .wire
-                .request::<_, Rtmsg>(Rtm::Getroute, NlmF::DUMP, request)
-                .map_err(|f| failed("listing routes", f))?;
-            lines.extend(routes.iter().filter_map(|route| print::describe(route.get_payload()?, &links, table)));
+            let routes =
+                self.wire.request(Rtm::Getroute, NlmF::DUMP, request).map_err(|f| failed("listing routes", f))?;
+            for route in &routes {
+                let route = wire::payload::<Rtmsg>(route).map_err(|f| failed("listing routes", f))?;
+                lines.extend(print::describe(&route, &links, table));
+            }
         }
         Ok(lines)
     }
@@ -137,7 +140,8 @@ impl RouteSocket {
 pub fn dump_lines(datagram: &[u8]) -> Vec<String> {
     let mut routes = Vec::new();
     let _ = wire::read_answer(datagram, 1, 0, &mut routes);
-    routes.iter().filter_map(|route| print::describe(route.get_payload()?, &[], None)).collect()
+    let routes = routes.iter().map_while(|route| wire::payload::<Rtmsg>(route).ok());
+    routes.filter_map(|route| print::describe(&route, &[], None)).collect()
 }
 
 /// An interface from an RTM_NEWLINK message: its index and IFLA_IFNAME.
