@@ -86,6 +86,14 @@ impl Wire {
         flags: NlmF,
         body: B,
     ) -> Result<Vec<Nlmsghdr<u16, Buffer>>, Failure> {
+        let mut payload = Cursor::new(Vec::with_capacity(body.padded_size()));
+        body.to_bytes(&mut payload).map_err(|e| Failure::Socket(format!("building the request: {e}")))?;
+        self.exchange(kind, flags, Buffer::from(payload.into_inner()))
+    }
+
+    /// `request` past its payload's type: one copy of neli's message code
+    /// in the binary, not one per payload type.
+    fn exchange(&mut self, kind: Rtm, flags: NlmF, body: Buffer) -> Result<Vec<Nlmsghdr<u16, Buffer>>, Failure> {
         self.seq = self.seq.wrapping_add(1);
         let message = NlmsghdrBuilder::default()
             .nl_type(u16::from(kind))
