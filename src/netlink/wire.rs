@@ -24,6 +24,7 @@ use nix::errno::Errno;
 const NLMSG_LEN: usize = 16;
 const NLMSG_NOOP: u16 = 1;
 const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
 const NLMSG_OVERRUN: u16 = 4;
 
 /// The largest datagram hardbox reads. The kernel fills a dump's datagrams
@@ -198,8 +199,9 @@ fn done_or_failed(code: &i32, ext_ack: &GenlBuffer<NlmsgerrAttr, Buffer>) -> Res
 
 /// The first message of `bytes` (its type, its bytes up to the next
 /// message) and the bytes after it, once its lengths are believable: the
-/// header's length at least a header and within the datagram, and an error
-/// message long enough for its code and the request it echoes.
+/// header's length at least a header and within the datagram, an error
+/// message long enough for its code and the request it echoes, and a DONE
+/// either bare or long enough for its code.
 fn checked_message(bytes: &[u8]) -> Result<(u16, &[u8], &[u8]), Failure> {
     let u32_at = |at: usize| bytes.get(at..at + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
     let len = u32_at(0).and_then(|len| usize::try_from(len).ok()).ok_or_else(|| malformed("a cut-short header"))?;
@@ -221,6 +223,9 @@ fn checked_message(bytes: &[u8]) -> Result<(u16, &[u8], &[u8]), Failure> {
         if !fits {
             return Err(malformed(format!("an error message of {len} bytes")));
         }
+    }
+    if kind == NLMSG_DONE && len != NLMSG_LEN && len < NLMSG_LEN + 4 {
+        return Err(malformed(format!("a DONE of {len} bytes")));
     }
     // neli reads the padding after a message, so the message keeps it.
     let end = align(len).min(bytes.len());
@@ -328,6 +333,13 @@ mod tests {
             let mut bad = error(-22, &request, &[]);
             bad[20..24].copy_from_slice(&echoed.to_ne_bytes());
             assert!(matches!(read(&bad).0, Err(Failure::Socket(_))), "echoed length {echoed}");
+        }
+        // A DONE with less than its code (found by the fuzzer: neli
+        // subtracts the code's size from what is there).
+        for len in [17u32, 19] {
+            let mut done = message(u16::from(neli::consts::nl::Nlmsg::Done), NlmF::MULTI.bits(), 7, 9, &[0; 4]);
+            done[..4].copy_from_slice(&len.to_ne_bytes());
+            assert!(matches!(read(&done).0, Err(Failure::Socket(_))), "DONE of {len}");
         }
         // A capped echo (only its header): hardbox never asks for one.
         assert!(matches!(read(&error(-22, &request[..NLMSG_LEN], &[])).0, Err(Failure::Socket(_))));
