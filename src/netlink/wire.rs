@@ -9,7 +9,7 @@
 use std::fmt::Debug;
 use std::io::{self, Cursor};
 
-use neli::consts::nl::{NlmF, NlmsgerrAttr};
+use neli::consts::nl::{NlmF, Nlmsg, NlmsgerrAttr};
 use neli::consts::rtnl::Rtm;
 use neli::consts::socket::{Msg, NlFamily};
 use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
@@ -19,13 +19,8 @@ use neli::utils::Groups;
 use neli::{FromBytes, FromBytesWithInput, Size, ToBytes};
 use nix::errno::Errno;
 
-/// struct nlmsghdr's length, and the types (linux/netlink.h) that decide
-/// how a message is checked before neli reads it.
+/// struct nlmsghdr's size: neli's `Nlmsghdr::header_size()`, as a constant.
 const NLMSG_LEN: usize = 16;
-const NLMSG_NOOP: u16 = 1;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLMSG_OVERRUN: u16 = 4;
 
 /// The largest datagram hardbox reads. The kernel fills a dump's datagrams
 /// to at most 32 KiB, or to its largest message when that is more (a link
@@ -157,8 +152,8 @@ pub(super) fn read_answer(
         let (kind, message, next) = checked_message(rest)?;
         rest = next;
         match kind {
-            NLMSG_NOOP => continue,
-            NLMSG_OVERRUN => return Err(Failure::Socket("the kernel's answer overran".to_string())),
+            Nlmsg::Noop => continue,
+            Nlmsg::Overrun => return Err(Failure::Socket("the kernel's answer overran".to_string())),
             _ => {}
         }
         let message = Nlmsghdr::<u16, Buffer>::from_bytes(&mut Cursor::new(message)).map_err(malformed)?;
@@ -202,14 +197,14 @@ fn done_or_failed(code: &i32, ext_ack: &GenlBuffer<NlmsgerrAttr, Buffer>) -> Res
 /// header's length at least a header and within the datagram, an error
 /// message long enough for its code and the request it echoes, and a DONE
 /// either bare or long enough for its code.
-fn checked_message(bytes: &[u8]) -> Result<(u16, &[u8], &[u8]), Failure> {
+fn checked_message(bytes: &[u8]) -> Result<(Nlmsg, &[u8], &[u8]), Failure> {
     let u32_at = |at: usize| bytes.get(at..at + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
     let len = u32_at(0).and_then(|len| usize::try_from(len).ok()).ok_or_else(|| malformed("a cut-short header"))?;
     if len < NLMSG_LEN || len > bytes.len() {
         return Err(malformed(format!("a message of {len} bytes in {}", bytes.len())));
     }
-    let kind = bytes.get(4..6).and_then(|b| b.try_into().ok()).map(u16::from_ne_bytes).unwrap_or(0);
-    if kind == NLMSG_ERROR {
+    let kind = Nlmsg::from(bytes.get(4..6).and_then(|b| b.try_into().ok()).map(u16::from_ne_bytes).unwrap_or(0));
+    if kind == Nlmsg::Error {
         // The code, then the request's header, whose length says how much
         // of the request follows (all of it: hardbox never asks the kernel
         // to cap the echo).
@@ -224,7 +219,7 @@ fn checked_message(bytes: &[u8]) -> Result<(u16, &[u8], &[u8]), Failure> {
             return Err(malformed(format!("an error message of {len} bytes")));
         }
     }
-    if kind == NLMSG_DONE && len != NLMSG_LEN && len < NLMSG_LEN + 4 {
+    if kind == Nlmsg::Done && len != NLMSG_LEN && len < NLMSG_LEN + 4 {
         return Err(malformed(format!("a DONE of {len} bytes")));
     }
     // neli reads the padding after a message, so the message keeps it.
@@ -319,6 +314,7 @@ mod tests {
 
     #[test]
     fn lengths_that_lie_are_refused_before_neli_reads_them() {
+        assert_eq!(NLMSG_LEN, <Nlmsghdr<u16, Buffer> as neli::Header>::header_size());
         let good = message(16, 0, 7, 9, &link_payload());
         assert!(checked_message(&good).is_ok());
         for len in [0u32, 15, good.len() as u32 + 1, u32::MAX] {
