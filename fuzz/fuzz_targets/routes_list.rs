@@ -1,14 +1,21 @@
-//! dhi-bootstrap's ROUTES list. Properties: every piece is non-empty,
-//! trimmed and holds no separator; the pieces are the input's, in order;
-//! and each goes through route-add's grammar without a panic, a parsed one
-//! printing back to itself.
+//! The two parsers of route lists. dhi-bootstrap's ROUTES list (the input
+//! as text): every piece is non-empty, trimmed and holds no separator; the
+//! pieces are the input's, in order; and each goes through route-add's
+//! grammar without a panic, a parsed one printing back to itself. And the
+//! kernel's route dump (the input as one datagram), read through neli as
+//! `route-add --list` reads it: no panic, and each route one line.
 #![no_main]
 
 use hardbox::applets::dhi_bootstrap::split_routes;
+use hardbox::netlink::dump_lines;
 use hardbox::route::RouteSpec;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|list: &str| {
+fuzz_target!(|data: &[u8]| {
+    for line in dump_lines(data) {
+        assert!(!line.contains('\n'), "{line:?}");
+    }
+    let Ok(list) = std::str::from_utf8(data) else { return };
     let mut rest = list;
     for piece in split_routes(list) {
         assert!(!piece.is_empty() && piece.trim() == piece, "{piece:?}");
