@@ -12,6 +12,7 @@ pub mod install;
 pub mod namespace;
 pub mod netlink;
 pub mod privilege;
+pub mod procfs;
 pub mod record;
 pub mod route;
 pub mod supervise;

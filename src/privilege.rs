@@ -181,7 +181,7 @@ impl fmt::Display for CapSet {
     }
 }
 
-fn cap_name(cap: u32) -> String {
+pub fn cap_name(cap: u32) -> String {
     match CAP_NAMES.get(cap as usize) {
         Some(name) => format!("cap_{name}"),
         None => format!("cap_{cap}"),

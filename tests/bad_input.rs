@@ -226,6 +226,17 @@ fn table() -> Vec<Row> {
         row(cp, &["--target", "2147483647"], &with_script(&[]), "2147483647"),
         // hardbox itself.
         row("hardbox", &["nosuchapplet"], &[], "'nosuchapplet'"),
+        // inspect: PIDs and flags (a PID that does not exist is exit 1, in tests/inspect.rs).
+        row("inspect", &["0"], &[], "\"0\""),
+        row("inspect", &["-1"], &[], "-1"),
+        row("inspect", &["+1"], &[], "\"+1\""),
+        row("inspect", &["abc"], &[], "\"abc\""),
+        row("inspect", &["1x"], &[], "\"1x\""),
+        row("inspect", &[" 1"], &[], "\" 1\""),
+        row("inspect", &["99999999999"], &[], "\"99999999999\""),
+        row("inspect", &["1", "2"], &[], "argument: 2"),
+        row("inspect", &["--bogus"], &[], "--bogus"),
+        row("inspect", &["--env=yes"], &[], "--env=yes"),
     ];
     // Non-UTF-8 arguments and configuration values are refused by name.
     let bad = not_utf8;

@@ -1,0 +1,372 @@
+//! inspect against a real process with known facts: started by the test,
+//! through setpriv, prlimit and unshare, into a known uid, gid and groups,
+//! capabilities, no_new_privs, umask, rlimits, its own network and mount
+//! namespaces with a read-only bind mount, listening sockets and a secret in
+//! its environment. Every fact inspect reports is checked against another
+//! tool's view of the same process: id inside it, capsh --decode, prlimit
+//! --pid, findmnt -N, ss inside its network namespace, /proc/PID/status.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use common::{applet, require_root, require_tool, text, TempDir};
+
+const SECRET: &str = "hunter2-c0ffee-not-for-your-eyes";
+const UID: u32 = 12345;
+const GID: u32 = 23456;
+
+/// The target's own program: it sets its umask, opens its sockets, runs id
+/// (the oracle for its identity, from inside it) and says ready.
+const TARGET: &str = r#"
+import os, socket, subprocess, sys, time
+os.umask(0o027)
+t4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t4.bind(("127.0.0.1", 8080)); t4.listen(5)
+t6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM); t6.bind(("::1", 8443)); t6.listen(5)
+u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u4.bind(("127.0.0.1", 5353))
+print(subprocess.run(["id"], capture_output=True, text=True).stdout.strip(), flush=True)
+print("ready", flush=True)
+time.sleep(120)
+"#;
+
+/// The process under inspection; killed and reaped on drop.
+struct Target {
+    child: Child,
+    pid: u32,
+    /// What `id` printed inside it.
+    id: String,
+    _dir: TempDir,
+    read_only: String,
+}
+
+impl Target {
+    fn start() -> Target {
+        let dir = TempDir::new("inspect");
+        let read_only = dir.path().join("ro");
+        std::fs::create_dir(&read_only).expect("mkdir ro");
+        let ro = read_only.to_str().expect("utf-8 path").to_string();
+        // Everything in the namespace is made before the credentials drop:
+        // a veth pair with documentation addresses and a route, and the
+        // read-only bind mount (private, so the host never sees it).
+        let script = format!(
+            "set -e; ip link set lo up; ip link add dummy0 type veth peer name peer0; ip link set dummy0 up; ip link set peer0 up; \
+             ip addr add 192.0.2.2/24 dev dummy0; ip -6 addr add 2001:db8::2/64 dev dummy0 nodad; \
+             ip route add 198.51.100.0/24 via 192.0.2.1; \
+             mount --bind {ro} {ro}; mount -o remount,bind,ro {ro}; \
+             exec prlimit --nofile=123:456 --nproc=77:88 --core=0:1000 -- \
+             env -i PATH=/usr/bin:/bin INSPECT_SECRET={SECRET} \
+             setpriv --reuid {UID} --regid {GID} --groups 4,20 \
+             --inh-caps +net_bind_service,+kill --ambient-caps +net_bind_service,+kill \
+             --bounding-set -all,+net_bind_service,+kill,+chown --no-new-privs -- \
+             /usr/bin/python3 -c \"$0\""
+        );
+        let mut child = Command::new("unshare")
+            .args(["--net", "--mount", "--propagation", "private", "--", "sh", "-c", &script, TARGET])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn unshare");
+        let pid = child.id();
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let id = lines.next().expect("id line").expect("read id");
+        assert_eq!(lines.next().expect("ready line").expect("read"), "ready");
+        Target { child, pid, id, _dir: dir, read_only: ro }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn inspect(args: &[&str]) -> Output {
+    Command::new(applet("inspect")).args(args).output().expect("run inspect")
+}
+
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().expect(program);
+    assert!(out.status.success(), "{program} {args:?}: {}", text(&out).1);
+    text(&out).0
+}
+
+/// The report's text split into sections: name -> its lines, indented.
+fn sections(report: &str) -> Vec<(String, Vec<String>)> {
+    let mut found: Vec<(String, Vec<String>)> = Vec::new();
+    for line in report.lines() {
+        match (line.starts_with(' '), found.last_mut()) {
+            (true, Some((_, lines))) => lines.push(line.to_string()),
+            _ => found.push((line.to_string(), Vec::new())),
+        }
+    }
+    found
+}
+
+fn section<'a>(all: &'a [(String, Vec<String>)], name: &str) -> &'a [String] {
+    &all.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no section {name}: {all:?}")).1
+}
+
+/// The value of `  key  value` in a section.
+fn field(lines: &[String], key: &str) -> String {
+    let line = lines
+        .iter()
+        .find(|l| l.split_whitespace().next() == Some(key) && l.starts_with("  ") && !l.starts_with("   "))
+        .unwrap_or_else(|| panic!("no field {key} in {lines:?}"));
+    line.trim_start()[key.len()..].trim().to_string()
+}
+
+/// The rows of a table below `key` (or the section's own table): each the
+/// cells split on blanks, the header skipped.
+fn rows(lines: &[String], key: Option<&str>) -> Vec<Vec<String>> {
+    let start = match key {
+        Some(key) => lines.iter().position(|l| l.trim() == key).expect("table key") + 1,
+        None => 0,
+    };
+    lines[start..]
+        .iter()
+        .take_while(|l| l.starts_with("    "))
+        .skip(1)
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect()
+}
+
+fn status_field(pid: u32, key: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("no {key} in status"))
+        .trim()
+        .to_string()
+}
+
+fn tools(test: &str) -> bool {
+    require_root(test)
+        && ["unshare", "setpriv", "prlimit", "findmnt", "ss", "nsenter", "capsh", "ip"]
+            .iter()
+            .all(|tool| require_tool(test, tool))
+        && std::path::Path::new("/usr/bin/python3").exists()
+}
+
+#[test]
+fn every_fact_matches_its_oracle() {
+    if !tools("every_fact_matches_its_oracle") {
+        return;
+    }
+    let target = Target::start();
+    let pid = target.pid.to_string();
+    let out = inspect(&[&pid]);
+    let (report, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(err, "", "inspect is silent on success");
+    let all = sections(&report);
+
+    // process
+    let process = section(&all, "process");
+    assert_eq!(field(process, "pid"), pid);
+    assert_eq!(field(process, "ppid"), status_field(target.pid, "PPid"));
+    assert_eq!(field(process, "state"), status_field(target.pid, "State"));
+    assert!(field(process, "command").starts_with("/usr/bin/python3 -c \\nimport os"), "{process:?}");
+    assert!(field(process, "executable").starts_with("/usr/bin/python3"), "{process:?}");
+    assert_eq!(field(process, "threads"), "1");
+
+    // identity, against `id` run inside it: uid=12345 gid=23456 groups=23456,4(adm),20(dialout)
+    let identity = section(&all, "identity");
+    let id: Vec<&str> = target.id.split_whitespace().collect();
+    let uid = id[0].strip_prefix("uid=").expect("uid=");
+    let gid = id[1].strip_prefix("gid=").expect("gid=");
+    assert_eq!(uid, UID.to_string(), "{}", target.id);
+    assert_eq!(field(identity, "uid"), format!("real {uid}  effective {uid}  saved {uid}  fs {uid}"));
+    assert_eq!(field(identity, "gid"), format!("real {gid}  effective {gid}  saved {gid}  fs {gid}"));
+    let groups: Vec<&str> = id[2].strip_prefix("groups=").expect("groups=").split(',').filter(|g| *g != gid).collect();
+    assert_eq!(field(identity, "groups"), groups.join(","));
+    assert_eq!(field(identity, "groups"), "4(adm),20(dialout)");
+
+    // privileges, against capsh --decode of the kernel's own masks
+    let privileges = section(&all, "privileges");
+    for (key, mask) in [
+        ("effective", "CapEff"),
+        ("permitted", "CapPrm"),
+        ("inheritable", "CapInh"),
+        ("bounding", "CapBnd"),
+        ("ambient", "CapAmb"),
+    ] {
+        let hex = status_field(target.pid, mask);
+        let decoded = run("capsh", &[&format!("--decode={hex}")]);
+        let names = decoded.trim().split_once('=').map(|(_, names)| names).unwrap_or("");
+        let want = if names.is_empty() { "none" } else { names };
+        assert_eq!(field(privileges, key), want, "{key} ({hex})");
+    }
+    assert_eq!(field(privileges, "ambient"), "cap_kill,cap_net_bind_service");
+    assert_eq!(field(privileges, "bounding"), "cap_chown,cap_kill,cap_net_bind_service");
+    assert_eq!(field(privileges, "no_new_privs"), "yes");
+    assert_eq!(status_field(target.pid, "NoNewPrivs"), "1");
+    assert!(field(privileges, "seccomp").starts_with("mode disabled"), "{privileges:?}");
+
+    // limits, against prlimit --pid
+    let limits = section(&all, "limits");
+    let got: BTreeSet<(String, String, String)> =
+        rows(limits, Some("rlimits")).into_iter().map(|row| (row[0].clone(), row[1].clone(), row[2].clone())).collect();
+    // Reading another uid's limits needs CAP_SYS_RESOURCE, which this
+    // machine's root may lack: prlimit asks as the target's own uid.
+    let (u, g) = (UID.to_string(), GID.to_string());
+    let oracle = ["--reuid", &u, "--regid", &g, "--clear-groups", "prlimit", "--pid", &pid];
+    let want: BTreeSet<(String, String, String)> =
+        run("setpriv", &[&oracle[..], &["--raw", "--noheadings", "-o", "RESOURCE,SOFT,HARD"]].concat())
+            .lines()
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (w[0].to_ascii_lowercase(), w[1].to_string(), w[2].to_string())
+            })
+            .collect();
+    assert_eq!(got, want);
+    assert!(got.contains(&("nofile".into(), "123".into(), "456".into())), "{got:?}");
+    assert!(got.contains(&("nproc".into(), "77".into(), "88".into())), "{got:?}");
+    assert_eq!(field(limits, "umask"), "0027");
+    assert_eq!(status_field(target.pid, "Umask"), "0027");
+
+    // namespaces: its own network and mount namespaces, our PID and user ones
+    let namespaces = rows(section(&all, "namespaces"), None);
+    let shared = |kind: &str| namespaces.iter().find(|r| r[0] == kind).map(|r| r[2].clone());
+    assert_eq!(shared("net").as_deref(), Some("no"));
+    assert_eq!(shared("mnt").as_deref(), Some("no"));
+    assert_eq!(shared("pid").as_deref(), Some("yes"));
+    assert_eq!(shared("user").as_deref(), Some("yes"));
+    for row in &namespaces {
+        let link = std::fs::read_link(format!("/proc/{pid}/ns/{}", row[0])).expect("ns link");
+        assert_eq!(link.to_string_lossy(), format!("{}:[{}]", row[0], row[1]));
+    }
+
+    // mounts, against findmnt -N: the same mount points, types and ro/rw, in order
+    let mounts = rows(section(&all, "mounts"), None);
+    let got: Vec<(String, String, bool)> =
+        mounts.iter().map(|r| (r[0].clone(), r[1].clone(), r[3].split(',').any(|f| f == "ro"))).collect();
+    let want: Vec<(String, String, bool)> =
+        run("findmnt", &["-N", &pid, "--raw", "--noheadings", "-o", "TARGET,FSTYPE,VFS-OPTIONS,FS-OPTIONS"])
+            .lines()
+            .map(|l| {
+                let w: Vec<&str> = l.split(' ').collect();
+                let ro = w[2].split(',').chain(w.get(3).unwrap_or(&"").split(',')).any(|o| o == "ro");
+                (w[0].to_string(), w[1].to_string(), ro)
+            })
+            .collect();
+    assert_eq!(got, want);
+    assert!(got.iter().any(|(point, _, ro)| *point == target.read_only && *ro), "{got:?}");
+
+    // network, against ip and ss inside its namespace
+    let network = section(&all, "network");
+    let addresses: BTreeSet<String> = rows(network, Some("addresses")).iter().map(|r| r.join(" ")).collect();
+    for want in ["lo 127.0.0.1/8", "lo ::1/128", "dummy0 192.0.2.2/24", "dummy0 2001:db8::2/64"] {
+        assert!(addresses.contains(want), "{want} in {addresses:?}");
+    }
+    let route_lines: Vec<String> = {
+        let at = network.iter().position(|l| l.trim() == "routes").expect("routes");
+        network[at + 1..].iter().take_while(|l| l.starts_with("    ")).map(|l| l.trim().to_string()).collect()
+    };
+    let ip = run("nsenter", &["-t", &pid, "-n", "sh", "-c", "ip route; ip -6 route"]);
+    let want: Vec<String> = ip
+        .lines()
+        .map(|l| {
+            // What /proc/net/route does not hold: who added it, its source, its preference.
+            let mut words: Vec<&str> = Vec::new();
+            let mut skip = false;
+            for w in l.split_whitespace() {
+                if skip {
+                    skip = false;
+                } else if ["proto", "src", "pref"].contains(&w) {
+                    skip = true;
+                } else if w != "linkdown" {
+                    words.push(w);
+                }
+            }
+            words.join(" ")
+        })
+        .collect();
+    assert_eq!(route_lines, want, "ip said:\n{ip}");
+    assert!(route_lines.contains(&"198.51.100.0/24 via 192.0.2.1 dev dummy0".to_string()), "{route_lines:?}");
+
+    let listening: BTreeSet<(String, String, String)> = rows(network, Some("listening"))
+        .iter()
+        .map(|r| (r[0].trim_end_matches('6').to_string(), r[1].clone(), r[4].clone()))
+        .collect();
+    let ss = run("nsenter", &["-t", &pid, "-n", "ss", "-ltnupH"]);
+    let want: BTreeSet<(String, String, String)> = ss
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let owner = l.split("pid=").nth(1).and_then(|p| p.split(',').next()).unwrap_or("none");
+            (w[0].to_string(), w[4].to_string(), owner.to_string())
+        })
+        .collect();
+    assert_eq!(listening, want, "ss said:\n{ss}");
+    assert_eq!(listening.len(), 3, "{listening:?}");
+
+    // environment: names only, the secret's value nowhere
+    let environment = section(&all, "environment");
+    assert!(environment.iter().any(|l| l.trim() == "INSPECT_SECRET"), "{environment:?}");
+    assert!(!report.contains(SECRET), "the secret leaked without --env");
+    let with_env = inspect(&["--env", &pid]);
+    assert!(text(&with_env).0.contains(&format!("INSPECT_SECRET={SECRET}")), "--env shows the values");
+
+    // fds: the count, and with --fds the sockets
+    let fds = section(&all, "fds");
+    let count = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("fd dir").count();
+    assert_eq!(field(fds, "count"), count.to_string());
+    let listed = text(&inspect(&["--fds", &pid])).0;
+    assert!(listed.contains("socket:["), "{listed}");
+}
+
+#[test]
+fn an_unreadable_section_says_why_and_the_rest_prints() {
+    if !require_root("an_unreadable_section_says_why_and_the_rest_prints")
+        || !require_tool("an_unreadable_section_says_why_and_the_rest_prints", "setpriv")
+    {
+        return;
+    }
+    // Our own PID (a root process) looked at as nobody.
+    let me = std::process::id().to_string();
+    let out = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "--"])
+        .arg(applet("inspect"))
+        .arg(&me)
+        .output()
+        .expect("run setpriv");
+    let (report, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let environment: Vec<&str> = report.lines().filter(|l| l.starts_with("environment")).collect();
+    assert_eq!(environment.len(), 1, "{report}");
+    assert!(environment[0].starts_with("environment: unreadable: "), "{report}");
+    assert!(environment[0].contains("permission denied (needs CAP_SYS_PTRACE"), "{report}");
+    assert!(environment[0].contains("run as root"), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("fds: unreadable: ")), "{report}");
+    // What status gives anyone is still there.
+    assert!(report.contains(&format!("  pid         {me}\n")), "{report}");
+    // Its own /etc/passwd is behind /proc/PID/root: the ids without names, and why.
+    assert!(report.contains("  uid     real 0  effective 0  saved 0  fs 0\n"), "{report}");
+    assert!(report.contains("  passwd  unreadable: "), "{report}");
+}
+
+#[test]
+fn a_missing_pid_exits_1_with_one_line() {
+    // Above pid_max (at most 2^22), so never a process.
+    let out = inspect(&["99999999"]);
+    let (report, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(report, "");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("inspect: no process 99999999"), "{err}");
+    assert!(err.contains("share its PID namespace"), "{err}");
+}
+
+#[test]
+fn pid_1_by_default_and_help() {
+    let out = inspect(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert!(text(&out).0.contains("  pid         1\n"), "{}", text(&out).0);
+    let help = inspect(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help).0.contains("--json"));
+}
