@@ -9,13 +9,19 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::io::Write;
 use std::io::{BufRead, BufReader};
+use std::os::unix::ffi::OsStringExt;
 use std::process::{Child, Command, Output, Stdio};
 
 use common::{applet, require_root, require_tool, text, TempDir};
 
 const SECRET: &str = "hunter2-c0ffee-not-for-your-eyes";
 const UID: u32 = 12345;
+/// An argument that the text must escape and the JSON must still carry:
+/// quote, backslash, tab, a control byte, bytes that are not UTF-8.
+const ODD: &[u8] = b"a\"b\\c\td\x01e\xff\xfe}";
 const GID: u32 = 23456;
 
 /// The target's own program: it sets its umask, opens its sockets, runs id
@@ -60,10 +66,11 @@ impl Target {
              setpriv --reuid {UID} --regid {GID} --groups 4,20 \
              --inh-caps +net_bind_service,+kill --ambient-caps +net_bind_service,+kill \
              --bounding-set -all,+net_bind_service,+kill,+chown --no-new-privs -- \
-             /usr/bin/python3 -c \"$0\""
+             /usr/bin/python3 -c \"$0\" \"$1\""
         );
         let mut child = Command::new("unshare")
             .args(["--net", "--mount", "--propagation", "private", "--", "sh", "-c", &script, TARGET])
+            .arg(OsString::from_vec(ODD.to_vec()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -317,6 +324,100 @@ fn every_fact_matches_its_oracle() {
     assert_eq!(field(fds, "count"), count.to_string());
     let listed = text(&inspect(&["--fds", &pid])).0;
     assert!(listed.contains("socket:["), "{listed}");
+}
+
+/// Reads inspect's JSON with python3's json module (the real parser) and
+/// prints, one per line, the values the text shows, spelled as the text
+/// spells them.
+const JSON_READER: &str = r#"
+import json, sys
+r = json.load(sys.stdin)
+def v(x):
+    if isinstance(x, bool): return "yes" if x else "no"
+    if isinstance(x, dict) and "id" in x: return str(x["id"]) + ("(%s)" % x["name"] if x["name"] is not None else "")
+    if isinstance(x, list): return ",".join(v(i) for i in x) if x else "none"
+    if isinstance(x, dict): return "  ".join("%s %s" % (k, v(i)) for k, i in x.items())
+    return str(x)
+p = r["process"]
+print("pid", r["pid"], p["pid"])
+print("command", p["command"])
+for k in ("uid", "gid", "groups"): print(k, v(r["identity"][k]))
+for k in ("effective", "permitted", "inheritable", "bounding", "ambient", "no_new_privs", "seccomp"): print(k, v(r["privileges"][k]))
+for l in r["limits"]["rlimits"]: print("rlimit", l["resource"], v(l["soft"]), v(l["hard"]), l["units"])
+print("umask", r["limits"]["umask"])
+for n in r["namespaces"]["namespaces"]: print("ns", n["type"], n["id"], v(n["shared"]))
+for m in r["mounts"]["mounts"]: print("mount", m["point"], m["type"], m["source"], v(m["flags"]))
+for a in r["network"]["addresses"]: print("address", a["dev"], a["address"])
+for l in r["network"]["routes"]: print("route", l)
+for s in r["network"]["listening"]: print("listen", s["proto"], s["local"], s["uid"], s["inode"], v(s["pids"]))
+for e in r["environment"]["variables"]: print("env", e)
+print("fds", r["fds"]["count"])
+"#;
+
+#[test]
+fn json_parses_and_holds_the_same_values_as_the_text() {
+    if !tools("json_parses_and_holds_the_same_values_as_the_text") {
+        return;
+    }
+    let target = Target::start();
+    let pid = target.pid.to_string();
+    for env in [false, true] {
+        let args: Vec<&str> = if env { vec!["--env", &pid] } else { vec![&pid] };
+        let text_out = inspect(&args);
+        let json_out = inspect(&[&["--json"][..], &args].concat());
+        assert_eq!(json_out.status.code(), Some(0), "{}", text(&json_out).1);
+        let mut python = Command::new("/usr/bin/python3")
+            .args(["-c", JSON_READER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        python.stdin.take().expect("stdin").write_all(&json_out.stdout).expect("feed python");
+        let read = python.wait_with_output().expect("python3");
+        let (from_json, why) = text(&read);
+        assert!(read.status.success(), "python3 could not read the JSON: {why}\n{}", text(&json_out).0);
+        if !env {
+            assert!(!text(&json_out).0.contains(SECRET), "the secret leaked into the JSON without --env");
+        }
+
+        // The same facts from the text.
+        let report = text(&text_out).0;
+        let all = sections(&report);
+        let mut want =
+            vec![format!("pid {pid} {pid}"), format!("command {}", field(section(&all, "process"), "command"))];
+        for key in ["uid", "gid", "groups"] {
+            want.push(format!("{key} {}", field(section(&all, "identity"), key)));
+        }
+        for key in ["effective", "permitted", "inheritable", "bounding", "ambient", "no_new_privs", "seccomp"] {
+            want.push(format!("{key} {}", field(section(&all, "privileges"), key)));
+        }
+        let limits = section(&all, "limits");
+        want.extend(
+            rows(limits, Some("rlimits")).iter().map(|r| format!("rlimit {}", r.join(" ")).trim_end().to_string()),
+        );
+        want.push(format!("umask {}", field(limits, "umask")));
+        want.extend(rows(section(&all, "namespaces"), None).iter().map(|r| format!("ns {}", r.join(" "))));
+        want.extend(rows(section(&all, "mounts"), None).iter().map(|r| format!("mount {}", r.join(" "))));
+        let network = section(&all, "network");
+        want.extend(rows(network, Some("addresses")).iter().map(|r| format!("address {}", r.join(" "))));
+        let at = network.iter().position(|l| l.trim() == "routes").expect("routes");
+        want.extend(
+            network[at + 1..].iter().take_while(|l| l.starts_with("    ")).map(|l| format!("route {}", l.trim())),
+        );
+        want.extend(rows(network, Some("listening")).iter().map(|r| format!("listen {}", r.join(" "))));
+        let environment = section(&all, "environment");
+        want.extend(environment.iter().skip(1).map(|l| format!("env {}", l.trim())));
+        want.push(format!("fds {}", field(section(&all, "fds"), "count")));
+
+        let got: Vec<String> = from_json.lines().map(|l| l.trim_end().to_string()).collect();
+        assert_eq!(got, want, "--json{}", if env { " --env" } else { "" });
+        // The odd argument, escaped once, the same in both.
+        assert!(got[1].ends_with(" a\"b\\\\c\\td\\x01e\\xff\\xfe}"), "{}", got[1]);
+        if env {
+            assert!(got.contains(&format!("env INSPECT_SECRET={SECRET}")), "{got:?}");
+        }
+    }
 }
 
 #[test]
