@@ -29,6 +29,7 @@ wanted=(
   tini-static:tini dumb-init:dumb-init catatonit:catatonit gosu:gosu
   hyperfine:hyperfine /usr/bin/time:time newuidmap:uidmap
   /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables
+  capsh:libcap2-bin findmnt:util-linux prlimit:util-linux ss:iproute2 # tests/inspect.rs oracles
   "$@" # a caller's own, in the same form (bench/run.sh)
 )
 missing=()

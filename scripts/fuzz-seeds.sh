@@ -68,4 +68,12 @@ for args in "k 0 true" "touch 1764061326 touch /tmp/x" "x 18446744073709551615 s
   record "$key" "$time" "$command" | head -c -1 | seed checkpoint_record
   record "$key" "$time" "$command" | sed 's/^time /time 0/' | seed checkpoint_record
 done
+# inspect's /proc parsers: this machine's own files, and each cut short.
+for pair in status:status mountinfo:mountinfo limits:limits net/tcp:net_tcp net/tcp6:net_tcp \
+  net/udp:net_tcp net/route:net_tcp net/ipv6_route:net_tcp net/if_inet6:net_tcp net/fib_trie:net_tcp; do
+  file=/proc/self/${pair%%:*} target=procfs_${pair#*:}
+  [[ -r $file ]] || continue
+  seed "$target" <"$file"
+  head -c 300 "$file" | seed "$target"
+done
 for target in "$out"/*; do echo "fuzz-seeds: $(ls "$target" | wc -l) seeds for ${target##*/}"; done

@@ -176,7 +176,12 @@ fn network_order_v6(hex: &str) -> Option<Ipv6Addr> {
     if hex.len() != 32 || !hex.is_ascii() {
         return None;
     }
-    u128::from_str_radix(hex, 16).ok().map(Ipv6Addr::from)
+    let mut bytes = [0u8; 16];
+    for i in 0..4 {
+        let word = u32::from_str_radix(&hex[i * 8..i * 8 + 8], 16).ok()?;
+        bytes[i * 4..i * 4 + 4].copy_from_slice(&word.to_be_bytes());
+    }
+    Some(Ipv6Addr::from(bytes))
 }
 
 /// One rlimit of `/proc/PID/limits`; None is unlimited.
