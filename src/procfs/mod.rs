@@ -24,6 +24,7 @@ pub const EXIT_NO_PROCESS: u8 = 1;
 /// A /proc file larger than this is cut off: a process with millions of
 /// mounts or sockets must not make inspect take all memory.
 const MAX_FILE: u64 = 16 << 20;
+const READ_CHUNK: usize = 64 << 10;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -146,7 +147,10 @@ fn read_path(path: &str) -> std::result::Result<Vec<u8>, Errno> {
 }
 
 fn read_file(file: std::fs::File) -> std::result::Result<Vec<u8>, Errno> {
-    let mut bytes = Vec::new();
+    // Each read(2) of a /proc/net table walks the kernel's whole socket hash
+    // again; a buffer that holds a typical file whole makes it two walks,
+    // where std's growth from 32 bytes makes it a dozen.
+    let mut bytes = Vec::with_capacity(READ_CHUNK);
     file.take(MAX_FILE).read_to_end(&mut bytes).map_err(|e| errno_of(&e))?;
     Ok(bytes)
 }
