@@ -243,7 +243,8 @@ fn process(proc: &Proc, status: &Status) -> std::result::Result<Fields, Unread> 
         ("root", link_value(proc, "root")),
     ];
     if let Some(pids) = status.get("NSpid").filter(|p| p.split_whitespace().count() > 1) {
-        fields.push(("pid in its namespace", Value::text(pids.split_whitespace().last().unwrap_or(""))));
+        // Its pid as its own PID namespace numbers it (a container's 1).
+        fields.push(("nspid", Value::text(pids.split_whitespace().last().unwrap_or(""))));
     }
     match start_time(proc) {
         Ok((started, age)) => {
@@ -522,8 +523,14 @@ fn network(proc: &Proc, pid: u32) -> Fields {
     fields.push(("listening", listening(proc, pid)));
     for (key, path) in [("resolv.conf", "/etc/resolv.conf"), ("hosts", "/etc/hosts")] {
         let value = match proc.read_in_root(path) {
+            // Blanks as one space: hosts files align with tabs, which the
+            // escaping would spell out as \t.
             Ok(text) => Value::Lines(
-                text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(Value::text).collect(),
+                text.lines()
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| Value::text(&l))
+                    .collect(),
             ),
             Err(e) => e.value(),
         };
