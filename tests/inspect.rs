@@ -213,6 +213,22 @@ fn every_fact_matches_its_oracle() {
     assert_eq!(status_field(target.pid, "NoNewPrivs"), "1");
     assert!(field(privileges, "seccomp").starts_with("mode disabled"), "{privileges:?}");
 
+    // signals, against the kernel's masks named by bash's kill -l
+    let signals = section(&all, "signals");
+    for (key, mask) in [("blocked", "SigBlk"), ("ignored", "SigIgn"), ("caught", "SigCgt"), ("pending", "SigPnd")] {
+        let bits = u64::from_str_radix(&status_field(target.pid, mask), 16).expect("hex mask");
+        let names: Vec<String> = (1..=64u32)
+            .filter(|n| bits & (1 << (n - 1)) != 0)
+            .map(|n| match n {
+                1..=31 => format!("SIG{}", run("bash", &["-c", &format!("kill -l {n}")]).trim()),
+                n => format!("SIG{n}"),
+            })
+            .collect();
+        let want = if names.is_empty() { "none".to_string() } else { names.join(",") };
+        assert_eq!(field(signals, key), want, "{key}");
+    }
+    assert!(field(signals, "ignored").contains("SIGPIPE"), "python ignores SIGPIPE: {signals:?}");
+
     // limits, against prlimit --pid
     let limits = section(&all, "limits");
     let got: BTreeSet<(String, String, String)> =
@@ -246,6 +262,14 @@ fn every_fact_matches_its_oracle() {
         let link = std::fs::read_link(format!("/proc/{pid}/ns/{}", row[0])).expect("ns link");
         assert_eq!(link.to_string_lossy(), format!("{}:[{}]", row[0], row[1]));
     }
+
+    // cgroup: its own file's lines, as they are
+    let cgroup = section(&all, "cgroup");
+    let at = cgroup.iter().position(|l| l.trim() == "paths").expect("paths");
+    let paths: Vec<String> =
+        cgroup[at + 1..].iter().take_while(|l| l.starts_with("    ")).map(|l| l.trim().to_string()).collect();
+    let file = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
+    assert_eq!(paths, file.lines().collect::<Vec<_>>());
 
     // mounts, against findmnt -N: the same mount points, types and ro/rw, in order
     let mounts = rows(section(&all, "mounts"), None);
