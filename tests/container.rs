@@ -810,4 +810,9 @@ fn inspect_sees_a_running_app_as_dhi_bootstrap_left_it() {
     let route = format!("203.0.113.0/24 via {} dev eth0", fx.gateway);
     assert!(out.lines().any(|l| l.trim() == route), "{route} in: {out}");
     assert!(out.contains("  no_new_privs  yes\n"), "{out}");
+    // Root without CAP_DAC_OVERRIDE cannot open another uid's 0400 environ:
+    // one line, with the fix, and the rest printed (exit 0 above).
+    let environment: Vec<&str> = out.lines().filter(|l| l.starts_with("environment")).collect();
+    assert_eq!(environment.len(), 1, "{out}");
+    assert!(environment[0].ends_with("or the process's own uid: run as root, or as uid 65532)"), "{out}");
 }

@@ -175,7 +175,11 @@ fn every_fact_matches_its_oracle() {
     let process = section(&all, "process");
     assert_eq!(field(process, "pid"), pid);
     assert_eq!(field(process, "ppid"), status_field(target.pid, "PPid"));
-    assert_eq!(field(process, "state"), status_field(target.pid, "State"));
+    // It sleeps, but may be caught running (a wake-up, a page fault): the
+    // state is one the kernel showed, and the sleep it settles in.
+    let state = field(process, "state");
+    assert!(state == "S (sleeping)" || state == "R (running)", "{state}");
+    assert_eq!(status_field(target.pid, "State"), "S (sleeping)");
     assert!(field(process, "command").starts_with("/usr/bin/python3 -c \\nimport os"), "{process:?}");
     assert!(field(process, "executable").starts_with("/usr/bin/python3"), "{process:?}");
     assert_eq!(field(process, "threads"), "1");
@@ -271,11 +275,11 @@ fn every_fact_matches_its_oracle() {
     let file = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
     assert_eq!(paths, file.lines().collect::<Vec<_>>());
 
-    // mounts, against findmnt -N: the same mount points, types and ro/rw, in order
-    let mounts = rows(section(&all, "mounts"), None);
-    let got: Vec<(String, String, bool)> =
-        mounts.iter().map(|r| (r[0].clone(), r[1].clone(), r[3].split(',').any(|f| f == "ro"))).collect();
-    let want: Vec<(String, String, bool)> =
+    // mounts, against findmnt -N: the same mount points, types and ro/rw, in
+    // order. Other tests' containers come and go on this machine, and a
+    // lazy unmount reaches the copy in its namespace too: the comparison
+    // counts when findmnt said the same before and after inspect read it.
+    let findmnt = || -> Vec<(String, String, bool)> {
         run("findmnt", &["-N", &pid, "--raw", "--noheadings", "-o", "TARGET,FSTYPE,VFS-OPTIONS,FS-OPTIONS"])
             .lines()
             .map(|l| {
@@ -283,8 +287,26 @@ fn every_fact_matches_its_oracle() {
                 let ro = w[2].split(',').chain(w.get(3).unwrap_or(&"").split(',')).any(|o| o == "ro");
                 (w[0].to_string(), w[1].to_string(), ro)
             })
-            .collect();
-    assert_eq!(got, want);
+            .collect()
+    };
+    let inspected = || -> Vec<(String, String, bool)> {
+        let all = sections(&text(&inspect(&[&pid])).0);
+        rows(section(&all, "mounts"), None)
+            .iter()
+            .map(|r| (r[0].clone(), r[1].clone(), r[3].split(',').any(|f| f == "ro")))
+            .collect()
+    };
+    let mut got = Vec::new();
+    for attempt in 0.. {
+        let before = findmnt();
+        got = inspected();
+        let after = findmnt();
+        if before == after {
+            assert_eq!(got, before);
+            break;
+        }
+        assert!(attempt < 20, "the mount table never held still");
+    }
     assert!(got.iter().any(|(point, _, ro)| *point == target.read_only && *ro), "{got:?}");
 
     // network, against ip and ss inside its namespace
@@ -464,8 +486,8 @@ fn an_unreadable_section_says_why_and_the_rest_prints() {
     let environment: Vec<&str> = report.lines().filter(|l| l.starts_with("environment")).collect();
     assert_eq!(environment.len(), 1, "{report}");
     assert!(environment[0].starts_with("environment: unreadable: "), "{report}");
-    assert!(environment[0].contains("permission denied (needs CAP_SYS_PTRACE"), "{report}");
-    assert!(environment[0].contains("run as root"), "{report}");
+    assert!(environment[0].contains("permission denied (needs CAP_SYS_PTRACE and CAP_DAC_OVERRIDE"), "{report}");
+    assert!(environment[0].contains("run as root, or as uid 0)"), "{report}");
     assert!(report.lines().any(|l| l.starts_with("fds: unreadable: ")), "{report}");
     // What status gives anyone is still there.
     assert!(report.contains(&format!("  pid         {me}\n")), "{report}");

@@ -26,6 +26,10 @@ pub const EXIT_NO_PROCESS: u8 = 1;
 const MAX_FILE: u64 = 16 << 20;
 const READ_CHUNK: usize = 64 << 10;
 
+/// The inspected process's uid, for the fix in a permission message: one
+/// process is inspected per run.
+static TARGET_UID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     /// Print the environment's values, not only its names.
@@ -47,6 +51,9 @@ pub fn inspect(pid: u32, options: Options) -> Result<Vec<Section>> {
         errno => Error::sys(format!("{}/status", proc.dir), errno, None),
     })?;
     let status = Status::parse(&status_text);
+    if let Some([real, ..]) = status.ids("Uid") {
+        let _ = TARGET_UID.set(real);
+    }
     let accounts = Accounts::read(&proc);
     Ok(vec![
         section("process", process(&proc, &status)),
@@ -78,9 +85,15 @@ impl std::fmt::Display for Unread {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", report::escape(self.path.as_bytes()), describe(self.errno))?;
         match self.errno {
-            Errno::EACCES | Errno::EPERM => {
-                f.write_str(" (needs CAP_SYS_PTRACE or the process's own uid: run as root)")
-            }
+            // Another uid's files are 0400 or 0500: root needs
+            // CAP_DAC_OVERRIDE for the mode and CAP_SYS_PTRACE for the check.
+            Errno::EACCES | Errno::EPERM => match TARGET_UID.get() {
+                Some(uid) => write!(
+                    f,
+                    " (needs CAP_SYS_PTRACE and CAP_DAC_OVERRIDE, or the process's own uid: run as root, or as uid {uid})"
+                ),
+                None => f.write_str(" (needs CAP_SYS_PTRACE and CAP_DAC_OVERRIDE, or the process's own uid: run as root)"),
+            },
             Errno::ESRCH => f.write_str(" (the process has exited)"),
             _ => Ok(()),
         }
