@@ -9,6 +9,7 @@ use crate::log::Level;
 pub mod checkpoint;
 pub mod dhi_bootstrap;
 pub mod dropuser;
+pub mod inspect;
 pub mod nsenter_lite;
 pub mod probe;
 pub mod route_add;
@@ -43,6 +44,12 @@ pub const APPLETS: &[Applet] = &[
         log: Level::Quiet,
         summary: "become a user for good: groups, ids, capabilities, no_new_privs",
         main: dropuser::main,
+    },
+    Applet {
+        name: "inspect",
+        log: Level::Quiet,
+        summary: "show a process as it sees the world: ids, capabilities, limits, mounts, sockets",
+        main: inspect::main,
     },
     Applet {
         name: "nsenter-lite",

@@ -55,7 +55,7 @@ trap 'exit 130' INT TERM
 # The tests' tools and peers (scripts/deps.sh), plus what only the bench
 # uses: jq for hyperfine's JSON, a C compiler for bench/probe.c.
 say "checking the peers and tools"
-bash "$repo/scripts/deps.sh" jq:jq cc:gcc /usr/include/stdio.h:libc6-dev
+bash "$repo/scripts/deps.sh" jq:jq cc:gcc /usr/include/stdio.h:libc6-dev ps:procps
 
 # The seed's Node package, beside the harness (not installed globally).
 node_pkg=$work/npm/node_modules/@openinc/dhi-bootstrap
@@ -449,6 +449,26 @@ if has probe; then
   timed 9 "busybox wget" peer "busybox wget -q -O /dev/null $url"
   stop "$web_up"
 fi
+# ---------------------------------------------------------------- 10. inspect
+# The target: a sleep in its own pid, mount and net namespaces, as a
+# container's PID 1 is. The reference answers what inspect answers with the
+# five tools people use, each started without a shell (probe runlines).
+unshare --pid --fork --kill-child --mount-proc --net /bin/sleep 3600 >>"$log" 2>&1 &
+target_up=$!
+if has inspect && target_pid=$(child_of "$target_up"); then
+  cap_eff=$(awk '/^CapEff:/ { print $2 }' "/proc/$target_pid/status")
+  printf '%s\n' "ps -o pid,ppid,user,group,stat,args -p $target_pid" "nsenter -t $target_pid -n ss -ltnup" \
+    "capsh --decode=$cap_eff" "prlimit --pid $target_pid" "findmnt -N $target_pid" >"$run/inspect.peers"
+  if "$bin/inspect" "$target_pid" >>"$log" 2>&1; then
+    timed 10 "hardbox inspect" hardbox "$bin/inspect $target_pid"
+  else
+    failed 10 "hardbox inspect" hardbox ms "fails: $(last_line "$log")"
+  fi
+  timed 10 "ps + ss + capsh + prlimit + findmnt" peer "$probe runlines $run/inspect.peers"
+else
+  failed 10 "target" ref ms "the target namespace never started"
+fi
+stop "$target_up"
 
 elapsed=$((SECONDS - t0))
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -498,7 +518,8 @@ BEGIN {
   how["4"] = "Median of " signals " signals per init, after 20 unmeasured; the probe child timestamps (CLOCK_MONOTONIC) in its TERM handler."
   how["5"] = reap_reps " runs each. All " orphans " are zombies before their parent exits, so the init is handed them in one go; the clock stops when the last is gone."
   how["8b"] = "The rows that start 1,000 processes: " loop_warmup " warm-up and " loop_runs " timed runs (each run is 1,000 process starts). `probe runlines` starts each line without a shell. dhi-bootstrap then execs /bin/true, which the others do not."
-  order = "2 3 4 5 6 7 8a 8b 9"
+  title["10"] = "10. inspect PID: one look at a process in its own pid, mount and net namespaces, against the five tools that answer the same"
+  order = "2 3 4 5 6 7 8a 8b 9 10"
   # Targets: "PEER:FACTOR (issue N)" separated by ";", PEER "fastest" for the fastest peer of the row.
   want["2"] = "fastest:1 (issue 8);tini-static -s:1 (issue 4)"
   want["3"] = "tini-static:0.6 (issues 4, 8)"
@@ -509,6 +530,7 @@ BEGIN {
   want["8a"] = "fastest:1 (issue 8);busybox ip:1 (issue 2);iproute2 ip:0.7 (issue 2)"
   want["8b"] = "fastest:1 (issue 8)"
   want["9"] = "curl -fsS:0.5 (issue 14);busybox wget:1 (issue 14)"
+  want["10"] = "fastest:1 (issue 17)"
 }
 {
   r = $1; k = ++count[r]

@@ -38,6 +38,7 @@ wanted=(
   keyctl:keyutils
   setcap:libcap2-bin strace:strace
   curl:curl python3:python3-minimal # probe's tests: the oracle and a real HTTP server
+  capsh:libcap2-bin findmnt:util-linux prlimit:util-linux ss:iproute2 # tests/inspect.rs oracles
   "$@" # a caller's own, in the same form (bench/run.sh)
 )
 missing=()

@@ -77,4 +77,12 @@ grep -ohE '"(http|https|tcp|unix|file)://([^"\\]|\\.)*"' tests/probe.rs tests/ba
 grep -ohE '"HTTP/1([^"\\]|\\.)*"' tests/probe.rs src/probe/http.rs | literals |
   while IFS= read -r response; do printf '\x05%b' "$response" | seed probe_response; done
 
+# inspect's /proc parsers: this machine's own files, and each cut short.
+for pair in status:status mountinfo:mountinfo limits:limits net/tcp:net_tcp net/tcp6:net_tcp \
+  net/udp:net_tcp net/route:net_tcp net/ipv6_route:net_tcp net/if_inet6:net_tcp net/fib_trie:net_tcp; do
+  file=/proc/self/${pair%%:*} target=procfs_${pair#*:}
+  [[ -r $file ]] || continue
+  seed "$target" <"$file"
+  head -c 300 "$file" | seed "$target"
+done
 for target in "$out"/*; do echo "fuzz-seeds: $(ls "$target" | wc -l) seeds for ${target##*/}"; done

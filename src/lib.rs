@@ -14,6 +14,7 @@ pub mod namespace;
 pub mod netlink;
 pub mod privilege;
 pub mod probe;
+pub mod procfs;
 pub mod record;
 pub mod route;
 pub mod supervise;

@@ -274,6 +274,17 @@ fn table() -> Vec<Row> {
         row(db, &["--no-drop", "--own", "{dir}:1:1", "{cmd}"], &[("ROUTES", "192.0.2.0/24 dev nosuch0")], "nosuch0"),
         row(db, &["--no-drop", "{cmd}"], &[("OWN_PATHS", "{dir}:1:1;{dir}/gone:1:1")], "OWN_PATHS \"{dir}/gone\""),
         row(db, &["--no-drop", "{cmd}"], &[("OWN_PATHS", "{dir}:1:1"), ("UMASK", "9")], "UMASK \"9\""),
+        // inspect: PIDs and flags (a PID that does not exist is exit 1, in tests/inspect.rs).
+        row("inspect", &["0"], &[], "\"0\""),
+        row("inspect", &["-1"], &[], "-1"),
+        row("inspect", &["+1"], &[], "\"+1\""),
+        row("inspect", &["abc"], &[], "\"abc\""),
+        row("inspect", &["1x"], &[], "\"1x\""),
+        row("inspect", &[" 1"], &[], "\" 1\""),
+        row("inspect", &["99999999999"], &[], "\"99999999999\""),
+        row("inspect", &["1", "2"], &[], "argument: 2"),
+        row("inspect", &["--bogus"], &[], "--bogus"),
+        row("inspect", &["--env=yes"], &[], "--env=yes"),
     ];
     // Non-UTF-8 arguments and configuration values are refused by name.
     let bad = not_utf8;

@@ -1026,3 +1026,51 @@ fn probe_healthcheck_turns_healthy_then_unhealthy() {
     assert!(text(&direct).1.starts_with("probe: http://127.0.0.1:8080/healthz: 404 Not Found (want 200-399) after "));
     drop(app);
 }
+
+/// inspect through the image mount, from a container that shares the app
+/// container's PID namespace (the README's debugging form): what it reports
+/// of the app is what dhi-bootstrap set and what the app says of itself.
+#[test]
+fn inspect_sees_a_running_app_as_dhi_bootstrap_left_it() {
+    let Some(fx) = fixture("inspect_sees_a_running_app_as_dhi_bootstrap_left_it") else { return };
+    let opts = fx.entrypoint_opts(ENTRYPOINT_CAPS, "nonroot");
+    let app = fx.start("inspect-app", &refs(&opts), &fx.app, &[]);
+    let (said, _) = app.logs_until("app: ready");
+    let pid = app_says(&said, "pid")[0].to_string();
+
+    let _turn = image_mount_turn();
+    let mount = format!("type=image,source={},destination=/dbg", fx.hardbox);
+    let share = format!("container:{}", app.name);
+    // SYS_PTRACE: the app is another uid, and its /etc/passwd is behind /proc/PID/root.
+    let dbg = ["--read-only", "--cap-drop", "ALL", "--cap-add", "SYS_PTRACE", "--network", "none", "--pid", &share];
+    let opts = [&dbg[..], &["--mount", &mount]].concat();
+    let (status, out, err) = fx.run("inspect", &opts, &fx.bare, &["/dbg/bin/inspect", &pid]);
+    assert_eq!(status, 0, "stdout: {out}\nstderr: {err}");
+    let field = |key: &str| -> String {
+        let line = out.lines().find(|l| l.split_whitespace().next() == Some(key));
+        line.unwrap_or_else(|| panic!("no {key} in {out}")).trim_start()[key.len()..].trim().to_string()
+    };
+    // The app said `id 65532:65532 groups 65532`; the names are its image's.
+    assert_eq!(app_says(&said, "id"), ["65532:65532 groups 65532"], "{said}");
+    let ids = "real 65532(nonroot)  effective 65532(nonroot)  saved 65532(nonroot)  fs 65532(nonroot)";
+    assert_eq!(field("uid"), ids, "{out}");
+    assert_eq!(field("gid"), ids, "{out}");
+    assert_eq!(field("groups"), "65532(nonroot)", "{out}");
+    // dhi-bootstrap dropped every capability, bounding and ambient included.
+    for (key, mask) in
+        [("effective", "CapEff:"), ("permitted", "CapPrm:"), ("bounding", "CapBnd:"), ("ambient", "CapAmb:")]
+    {
+        assert_eq!(app_says(&said, mask), ["0000000000000000"], "{said}");
+        assert_eq!(field(key), "none", "{key}: {out}");
+    }
+    assert_eq!(field("no_new_privs"), "yes", "{out}");
+    assert!(out.contains(&format!("  pid         {pid}\n")), "{out}");
+    let route = format!("203.0.113.0/24 via {} dev eth0", fx.gateway);
+    assert!(out.lines().any(|l| l.trim() == route), "{route} in: {out}");
+    assert!(out.contains("  no_new_privs  yes\n"), "{out}");
+    // Root without CAP_DAC_OVERRIDE cannot open another uid's 0400 environ:
+    // one line, with the fix, and the rest printed (exit 0 above).
+    let environment: Vec<&str> = out.lines().filter(|l| l.starts_with("environment")).collect();
+    assert_eq!(environment.len(), 1, "{out}");
+    assert!(environment[0].ends_with("or the process's own uid: run as root, or as uid 65532)"), "{out}");
+}
