@@ -95,7 +95,9 @@ fn options(args: &Args, targets: &[Target]) -> Result<Options> {
     if let Some(text) = &args.status {
         options.statuses = Statuses::parse(text)?;
     }
-    options.headers = args.header.iter().map(|h| probe::parse_header(h)).collect::<Result<_>>()?;
+    for header in &args.header {
+        options.headers.push(probe::parse_header(header)?);
+    }
     options.head = match args.method.as_deref() {
         None | Some("GET") => false,
         Some("HEAD") => true,

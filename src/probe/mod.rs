@@ -315,7 +315,9 @@ impl Fault {
         Fault::Seen(text.into())
     }
 
-    /// A failed read or write: a timeout, or the errno's text.
+    /// A failed read or write: a timeout, or the errno's text. Out of line:
+    /// `kind()` is a large errno table, and a dozen call sites use it.
+    #[inline(never)]
     pub fn io(e: &io::Error, waiting_for: &'static str) -> Fault {
         match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Fault::Timeout(waiting_for),
@@ -324,6 +326,7 @@ impl Fault {
     }
 }
 
+#[inline(never)]
 fn io_text(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(errno) => describe(Errno::from_raw(errno)),
@@ -341,37 +344,39 @@ pub fn check(
 ) -> std::result::Result<String, String> {
     let outcome = check_inner(target, options, deadline);
     let taken = start.elapsed();
-    match outcome {
-        Ok(seen) => Ok(format!("{target}: {seen} after {}", show(taken))),
-        Err(Fault::Timeout(what)) => {
-            Err(format!("{target}: {what} within {}", show(deadline.saturating_duration_since(start))))
-        }
-        Err(Fault::Seen(what)) => Err(format!("{target}: {what} after {}", show(taken))),
+    // One format for every outcome: each format! costs code of its own.
+    let (healthy, what, word, time) = match outcome {
+        Ok(seen) => (true, seen, "after", taken),
+        Err(Fault::Timeout(what)) => (false, what.to_owned(), "within", deadline.saturating_duration_since(start)),
+        Err(Fault::Seen(what)) => (false, what, "after", taken),
+    };
+    let line = format!("{target}: {what} {word} {}", show(time));
+    if healthy {
+        Ok(line)
+    } else {
+        Err(line)
     }
 }
 
 fn check_inner(target: &Target, options: &Options, deadline: Instant) -> std::result::Result<String, Fault> {
-    match target {
-        Target::File { path } => check_file(path, options),
-        Target::Tcp { host, port } => {
-            let stream = connect(host, *port, deadline)?;
-            talk(&mut Deadlined { stream: Stream::Tcp(stream), deadline }, options)
-        }
-        Target::Unix { socket, path: None } => {
-            let stream = connect_unix(socket)?;
-            talk(&mut Deadlined { stream: Stream::Unix(stream), deadline }, options)
-        }
-        Target::Unix { socket, path: Some(path) } => {
-            let stream = connect_unix(socket)?;
-            let request = http::request(options, "localhost", path);
-            http::exchange(&mut Deadlined { stream: Stream::Unix(stream), deadline }, &request, options)
+    // Connect first, then one call each to talk and to exchange, whatever
+    // the socket: a call per kind of target would be code per kind.
+    let (stream, http) = match target {
+        Target::File { path } => return check_file(path, options),
+        Target::Tcp { host, port } => (Stream::Tcp(connect(host, *port, deadline)?), None),
+        Target::Unix { socket, path } => {
+            (Stream::Unix(connect_unix(socket)?), path.as_deref().map(|path| ("localhost".to_owned(), path)))
         }
         Target::Http { host, port, path } => {
             let stream = connect(host, *port, deadline)?;
             let authority = if *port == 80 { host.to_string() } else { format!("{host}:{port}") };
-            let request = http::request(options, &authority, path);
-            http::exchange(&mut Deadlined { stream: Stream::Tcp(stream), deadline }, &request, options)
+            (Stream::Tcp(stream), Some((authority, path.as_str())))
         }
+    };
+    let mut stream = Deadlined { stream, deadline };
+    match http {
+        None => talk(&mut stream, options),
+        Some((authority, path)) => http::exchange(&mut stream, &http::request(options, &authority, path), options),
     }
 }
 
@@ -528,13 +533,14 @@ impl Write for Deadlined {
 /// The TARGETs, each expanded first with --expand-env (dhi-bootstrap's
 /// rules).
 pub fn parse_targets(texts: &[String], expand_env: bool) -> Result<Vec<Target>> {
-    texts
-        .iter()
-        .map(|text| {
-            let text = if expand_env { crate::expand::expand(text, &crate::cli::env_var)? } else { text.clone() };
-            Target::parse(&text)
-        })
-        .collect()
+    // Plain loops here and in check_all: a collect into Result is a
+    // GenericShunt instantiation each, larger than the loop.
+    let mut targets = Vec::with_capacity(texts.len());
+    for text in texts {
+        let text = if expand_env { crate::expand::expand(text, &crate::cli::env_var)? } else { text.clone() };
+        targets.push(Target::parse(&text)?);
+    }
+    Ok(targets)
 }
 
 /// Checks every target in order, each within --timeout and never past
@@ -545,14 +551,13 @@ pub fn check_all(
     options: &Options,
     until: Option<Instant>,
 ) -> std::result::Result<Vec<String>, String> {
-    targets
-        .iter()
-        .map(|target| {
-            let start = Instant::now();
-            let deadline = start + options.timeout;
-            check(target, options, start, until.map_or(deadline, |until| deadline.min(until)))
-        })
-        .collect()
+    let mut lines = Vec::with_capacity(targets.len());
+    for target in targets {
+        let start = Instant::now();
+        let deadline = start + options.timeout;
+        lines.push(check(target, options, start, until.map_or(deadline, |until| deadline.min(until)))?);
+    }
+    Ok(lines)
 }
 
 /// Checks every `every` until all targets pass or `wait` has run out; Err
