@@ -60,16 +60,15 @@ hardbox_shipped_config() {
       return 1
     }
   fi
-  # Nothing unwinds under immediate abort, so no unwind tables (57 kB of
-  # .eh_frame); no panic location either (nothing prints it). The machine
-  # outliner folds repeated instruction runs into calls (5 kB on x86_64;
-  # aarch64's -Oz has it on already).
+  # Nothing unwinds under immediate abort, so no unwind tables (68 kB of
+  # .eh_frame). -Zlocation-detail=none and std's optimize_for_size saved
+  # 10 kB more but gave different bytes in the image's builder than here
+  # (the same sizes, different code): left out, for reproducibility.
   # No path of the build machine stays in the binary: the checkout, the cargo
   # home, and std's sources, which go to /rustc/COMMIT where a rustup std
   # names them too.
   local flags=(
-    -Zunstable-options -Cpanic=immediate-abort
-    -Cforce-unwind-tables=no -Zlocation-detail=none -Cllvm-args=-enable-machine-outliner
+    -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no
     "-Lnative=$crt"
     "--remap-path-prefix=$PWD=/hardbox"
     "--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
@@ -77,6 +76,5 @@ hardbox_shipped_config() {
   )
   echo "target.$target.rustflags=[$(printf "'%s'," "${flags[@]}")]"
 }
-# What cargo needs besides that config: std built with the crate, choosing
-# its smaller implementations where it has two (optimize_for_size: 15 kB).
-HARDBOX_BUILD_STD=(-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size)
+# What cargo needs besides that config: std built with the crate.
+HARDBOX_BUILD_STD=(-Zbuild-std=std,panic_abort)
