@@ -39,11 +39,16 @@ set -e
 ((status == 125)) || fail "route-add with a bad prefix exits $status, want 125 ($err)"
 [[ $err == "route-add: "* && $(wc -l <<<"$err") -eq 1 ]] || fail "route-add's message is not one line: $err"
 
-# checkpoint: the command runs once; the second run finds the checkpoint.
-for _ in 1 2; do
-  "$qemu" "$dir/checkpoint" --path "$dir/done" -- /bin/sh -c "echo ran >>'$dir/ran'" 2>/dev/null ||
-    fail "checkpoint exits $?"
-done
-[[ -f $dir/done && $(wc -l <"$dir/ran") -eq 1 ]] || fail "checkpoint ran the command $(wc -l <"$dir/ran" 2>/dev/null || echo 0) times, want 1"
+# checkpoint resolves its path with openat2 (no symlink in any component),
+# which qemu-user does not implement: under qemu it must fail closed, in one
+# line that names openat2, without running the command. Its runs are tested
+# natively (tests/checkpoint.rs).
+set +e
+err=$("$qemu" "$dir/checkpoint" --path "$dir/done" -- /bin/sh -c "echo ran >>'$dir/ran'" 2>&1 >/dev/null)
+status=$?
+set -e
+((status == 125)) || fail "checkpoint under qemu exits $status, want 125 (no openat2): $err"
+[[ $err == "checkpoint: "*openat2* && $(wc -l <<<"$err") -eq 1 ]] || fail "checkpoint's refusal is not one line naming openat2: $err"
+[[ ! -e $dir/ran && ! -e $dir/done ]] || fail "checkpoint ran the command or wrote a record without openat2"
 
 echo "smoke-aarch64: ok: $version; $(wc -w <<<"$applets") applets; $(stat -c %s "$bin") bytes"
