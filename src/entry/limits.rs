@@ -8,8 +8,9 @@ use std::fmt;
 use nix::errno::Errno;
 
 use crate::cli;
-use crate::entry::{has_capability, CAP_SYS_RESOURCE};
+use crate::entry::CAP_SYS_RESOURCE;
 use crate::error::{Error, Result};
+use crate::privilege::has_effective;
 
 #[cfg(target_env = "gnu")]
 type Resource = libc::__rlimit_resource_t;
@@ -61,7 +62,7 @@ pub struct Limit {
 /// nothing. `source` names the list in messages (`--rlimit` or `RLIMITS`).
 pub fn resolve(source: &str, list: &str) -> Result<Vec<Limit>> {
     let requests = parse(source, list)?;
-    let may_raise = has_capability(CAP_SYS_RESOURCE).map_err(|e| Error::sys("capget", e, None))?;
+    let may_raise = has_effective(CAP_SYS_RESOURCE).map_err(|e| Error::sys("capget", e, None))?;
     requests.iter().map(|request| check(source, request, get(request.resource)?, may_raise)).collect()
 }
 

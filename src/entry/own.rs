@@ -23,8 +23,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use nix::errno::Errno;
 
 use crate::cli;
-use crate::entry::{has_capability, CAP_CHOWN};
+use crate::entry::CAP_CHOWN;
 use crate::error::{Error, Result};
+use crate::privilege::has_effective;
 
 /// Deeper than any volume's tree; it bounds the descriptors held open (one
 /// per level) and the walk's stack.
@@ -102,7 +103,7 @@ pub fn resolve(source: &str, specs: &[Spec], user: Option<(u32, u32)>) -> Result
     if specs.is_empty() {
         return Ok(Vec::new());
     }
-    if !has_capability(CAP_CHOWN).map_err(|e| Error::sys("capget", e, None))? {
+    if !has_effective(CAP_CHOWN).map_err(|e| Error::sys("capget", e, None))? {
         return Err(Error::new(format!("{source} {:?}: needs CAP_CHOWN (docker run --cap-add CHOWN)", specs[0].path)));
     }
     specs

@@ -176,6 +176,12 @@ pub(super) fn capget() -> std::result::Result<(CapSet, CapSet, CapSet), Errno> {
     ))
 }
 
+/// Whether `cap` is in this process's effective set: for a step that needs
+/// it to be refused before anything changes rather than half done.
+pub fn has_effective(cap: u32) -> std::result::Result<bool, Errno> {
+    Ok(capget()?.0.has(cap))
+}
+
 /// Sets the effective, permitted and inheritable sets all to `caps`.
 pub(super) fn capset(caps: CapSet) -> std::result::Result<(), Errno> {
     let mut header = CapHeader { version: CAPABILITY_VERSION_3, pid: 0 };
