@@ -15,6 +15,7 @@ use nix::errno::Errno;
 
 use crate::error::{describe, Error, Result};
 use crate::privilege::cap_name;
+use crate::record::utc;
 use parse::{Limit, Mount, Socket, Status};
 use report::{Fields, Section, Value};
 
@@ -289,23 +290,6 @@ fn start_time(proc: &Proc) -> std::result::Result<(u64, u64), Unread> {
     let started = boot.saturating_add(ticks / hz);
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     Ok((started, now.saturating_sub(started)))
-}
-
-/// Seconds since the epoch as `2026-12-02T16:20:01Z` (days to civil date:
-/// Howard Hinnant's algorithm).
-fn utc(secs: u64) -> String {
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
 }
 
 fn duration(secs: u64) -> String {
