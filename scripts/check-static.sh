@@ -14,7 +14,7 @@ kind=${1:?$usage}
 bin=${2:?$usage}
 case $kind in
   # Issue 13's budget is 400,000 with every applet; this round's seven
-  # measure 421,632 on x86_64. Held at the measured size plus
+  # measure 421,248 on x86_64. Held at the measured size plus
   # 0.8% so that growth still fails, until the 12 kB are found
   # (README, Size). Not the goal: the goal is 400000.
   shipped) budget=425000 ;;
