@@ -241,12 +241,14 @@ fn read_chunked<R: Read>(stream: &mut R, buf: &mut Buffer, body: &mut Body) -> R
     loop {
         let size = loop {
             match httparse::parse_chunk_size(buf.available()) {
-                Ok(httparse::Status::Complete((used, size))) => {
+                // The limit holds for a line found whole too, or where the
+                // reads broke would decide whether it is refused.
+                Ok(httparse::Status::Complete((used, size))) if used <= CHUNK_LINE_LIMIT => {
                     buf.pos += used;
                     break size;
                 }
                 Ok(httparse::Status::Partial) if buf.available().len() < CHUNK_LINE_LIMIT => {}
-                Ok(httparse::Status::Partial) | Err(_) => {
+                Ok(_) | Err(_) => {
                     return Err(Fault::Seen("malformed answer: bad chunk size line".into()));
                 }
             }
@@ -329,6 +331,19 @@ mod tests {
         assert!(!read(b"HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\nab", Some("ab")).unwrap().found);
     }
 
+    /// A chunked answer whose first chunk-size line is `len` bytes with its CRLF.
+    fn chunk_line(len: usize) -> Vec<u8> {
+        let mut bytes = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;x=".to_vec();
+        bytes.resize(bytes.len() + len - 6, b'y');
+        bytes.extend_from_slice(b"\r\nx\r\n0\r\n\r\n");
+        bytes
+    }
+
+    #[test]
+    fn a_chunk_line_of_the_limit_is_read_and_one_byte_more_is_not() {
+        assert!(read(&chunk_line(CHUNK_LINE_LIMIT), Some("x")).unwrap().found);
+    }
+
     #[test]
     fn malformed_answers_say_why() {
         for (bytes, why) in [
@@ -339,6 +354,7 @@ mod tests {
             (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "disagree"),
             (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size"),
             (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n", "CRLF"),
+            (&chunk_line(CHUNK_LINE_LIMIT + 1), "chunk size"),
             (b"", "without an answer"),
             (b"HTTP/1.1 200 OK\r\n", "within the headers"),
         ] {
