@@ -20,14 +20,22 @@ target=${1:-x86_64-unknown-linux-musl}
 toolchain=$HARDBOX_NIGHTLY
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 config=$(hardbox_shipped_config "$target")
-if cargo "+$toolchain" auditable --version >/dev/null 2>&1; then
-  build=(cargo "+$toolchain" auditable build)
+build=(cargo "+$toolchain" build)
+if command -v cargo-auditable >/dev/null 2>&1; then
+  # What `cargo auditable build` does, but with the wrapper named, not at
+  # its absolute path: cargo mixes the wrapper into hardbox's -C metadata,
+  # hence into the order of its functions, so another CARGO_HOME (the
+  # image's builder has /usr/local/cargo) gave other bytes. The arguments
+  # are the ones the pinned cargo-auditable's `cargo metadata` reads
+  # (CargoArgs in its cargo_arguments.rs); rustflags do not change the
+  # dependency list.
+  export RUSTC_WORKSPACE_WRAPPER=cargo-auditable
+  export CARGO_AUDITABLE_ORIG_ARGS='{"offline":false,"locked":true,"frozen":false,"config":[]}'
 elif [[ -n ${CI:-} ]]; then
   echo "build-release: cargo-auditable is missing (scripts/deps.sh installs it)" >&2
   exit 1
 else
   echo "build-release: cargo-auditable not installed; building without the embedded dependency list" >&2
-  build=(cargo "+$toolchain" build)
 fi
 # A target directory of its own: the stable build's artifacts in target/
 # are not rebuilt by, nor mistaken for, the shipped ones.
