@@ -7,20 +7,20 @@
 #   shipped: scripts/build-release.sh's binary (the pinned nightly, std built
 #            for hardbox): at most 400,000 bytes, 0.56x tini-static's 708,080.
 #   stable:  `cargo build --release` on stable, what `cargo install` gives: at
-#            most 720,000 bytes. It has no .dep-v0 unless built with auditable.
+#            most 825,000 bytes (the goal, 720,000, is missed: see below).
+#            It has no .dep-v0 unless built with auditable.
 set -euo pipefail
 usage="usage: check-static.sh shipped|stable BINARY"
 kind=${1:?$usage}
 bin=${2:?$usage}
 case $kind in
-  # Issue 13's budget is 400,000 with every applet; this round's seven
-  # measure 421,248 on x86_64. Held at the measured size plus
-  # 0.8% so that growth still fails, until the 12 kB are found
-  # (README, Size). Not the goal: the goal is 400000.
-  shipped) budget=425000 ;;
-  # The same for stable (720,000 is the goal): 839,328 today, with std's
-  # prebuilt panic and backtrace code that only the shipped build leaves out.
-  stable) budget=845000 ;;
+  shipped) budget=400000 ;;
+  # 720,000 is issue 13's goal for stable; it measures 819,200, with std's
+  # prebuilt panic and backtrace code that only the shipped build can leave
+  # out (stable has no way to drop it, nor the unwind tables: the tests
+  # share the target's rustflags and need panic=unwind). Held at the
+  # measured size plus 0.7% so that growth still fails (README, Size).
+  stable) budget=825000 ;;
   *) echo "check-static: unknown budget $kind: $usage" >&2; exit 125 ;;
 esac
 fail=0
