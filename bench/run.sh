@@ -449,6 +449,18 @@ if has probe; then
   timed 9 "busybox wget" peer "busybox wget -q -O /dev/null $url"
   stop "$web_up"
 fi
+# ---------------------------------------------------------------- 11. --own
+# The second start of a container whose volume is already the app's: 10,000
+# files under 100 directories, all owned by nobody:nogroup. hardbox leaves
+# them alone; the entrypoint scripts' two ways are chown -R (every file,
+# every time) and the find that postgres' script uses (only the others).
+own=$run/own
+for d in $(seq 1 100); do mkdir -p "$own/d$d" && (cd "$own/d$d" && touch $(seq -f 'f%g' 1 100)); done
+chown -R 65534:65534 "$own"
+timed 11 "hardbox dhi-bootstrap --own" hardbox "$bin/dhi-bootstrap --user 65534:65534 --own $own -- /bin/true"
+timed 11 "chown -R" peer "chown -R 65534:65534 $own"
+timed 11 "find ! -user -exec chown" peer "find $own ! -user 65534 -exec chown 65534:65534 {} +"
+rm -rf "$own"
 # ---------------------------------------------------------------- 10. inspect
 # The target: a sleep in its own pid, mount and net namespaces, as a
 # container's PID 1 is. The reference answers what inspect answers with the
@@ -519,7 +531,8 @@ BEGIN {
   how["5"] = reap_reps " runs each. All " orphans " are zombies before their parent exits, so the init is handed them in one go; the clock stops when the last is gone."
   how["8b"] = "The rows that start 1,000 processes: " loop_warmup " warm-up and " loop_runs " timed runs (each run is 1,000 process starts). `probe runlines` starts each line without a shell. dhi-bootstrap then execs /bin/true, which the others do not."
   title["10"] = "10. inspect PID: one look at a process in its own pid, mount and net namespaces, against the five tools that answer the same"
-  order = "2 3 4 5 6 7 8a 8b 9 10"
+  title["11"] = "11. --own on a second start: 10,000 files in 100 directories, already owned by nobody:nogroup"
+  order = "2 3 4 5 6 7 8a 8b 9 10 11"
   # Targets: "PEER:FACTOR (issue N)" separated by ";", PEER "fastest" for the fastest peer of the row.
   want["2"] = "fastest:1 (issue 8);tini-static -s:1 (issue 4)"
   want["3"] = "tini-static:0.6 (issues 4, 8)"

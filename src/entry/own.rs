@@ -177,8 +177,10 @@ impl Walk<'_> {
             return Err(Error::new(format!("--own {}: {path:?} is deeper than {MAX_DEPTH} levels", self.own)));
         }
         for name in list(dir).map_err(|e| fail(format!("reading {path:?}"), e))? {
-            let child = format!("{path}/{}", name.to_string_lossy());
-            let at = || format!("{child:?}");
+            // Named only for a message or a directory: a tree already owned
+            // is 10,000 entries that need no name.
+            let child = || format!("{path}/{}", name.to_string_lossy());
+            let at = || format!("{:?}", child());
             let entry = match stat(dir, Some(&name)) {
                 Ok(entry) => entry,
                 // Removed since it was listed: nothing left to give away.
@@ -224,7 +226,7 @@ impl Walk<'_> {
                 continue;
             }
             self.chown(&sub, &opened).map_err(|e| fail(at(), e))?;
-            self.dir(&sub, &child, depth + 1)?;
+            self.dir(&sub, &child(), depth + 1)?;
         }
         Ok(())
     }
