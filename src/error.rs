@@ -15,8 +15,9 @@ pub const EXIT_CANNOT_EXECUTE: u8 = 126;
 /// The command was not found.
 pub const EXIT_NOT_FOUND: u8 = 127;
 
-/// Boxed, so that a `Result` is a word wider than its value and each `?`
-/// moves a pointer: the move of the whole error at every `?` was 14 kB.
+/// Boxed, so that a `Result` is at most a word wider than its value and
+/// each `?` moves a pointer: moving the whole error at every `?` cost the
+/// shipped binary 18.6 kB.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error(Box<Inner>);
 
