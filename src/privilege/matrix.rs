@@ -1,6 +1,9 @@
 //! The README's user-spec table as data, row by row (gosu's test matrix),
 //! over uzers' mock users: the rules of [`Target::plan`] without root or
 //! files. tests/dropuser.rs runs the same rows for real, in a chroot.
+//!
+//! Test code only (`#[cfg(test)]` in mod.rs): its `expect`s are assertions
+//! on a row, and fail the test that reaches them.
 
 use std::sync::Arc;
 
