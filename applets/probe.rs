@@ -46,17 +46,12 @@ struct Args {
     /// expand ${VAR:-default} and the like in TARGETs, as dhi-bootstrap does
     #[argh(switch)]
     expand_env: bool,
-    /// what to check (options may come before or after)
+    /// what to check (options come before the targets)
     #[argh(positional)]
     targets: Vec<String>,
 }
 
 pub fn main(args: &[OsString]) -> Result<u8> {
-    // argh reads a bare `help` anywhere as --help, which would answer 0,
-    // healthy, to `probe help`: it is a target like any other word.
-    if bare_help(args) {
-        Target::parse("help")?;
-    }
     let args: Args = cli::parse("probe", args)?;
     if args.targets.is_empty() {
         return Err(Error::new("no target given (usage: probe [OPTIONS] TARGET...; see probe --help)"));
@@ -123,22 +118,4 @@ fn options(args: &Args, targets: &[Target]) -> Result<Options> {
     }
     options.expect = args.expect.clone();
     Ok(options)
-}
-
-/// A `help` among the TARGETs: not after `--`, not an option's value.
-fn bare_help(args: &[OsString]) -> bool {
-    let mut value_next = false;
-    for arg in args {
-        if arg == "--" {
-            return false;
-        }
-        if std::mem::take(&mut value_next) {
-            continue;
-        }
-        if arg == "help" {
-            return true;
-        }
-        value_next = arg.to_str().is_some_and(|a| a.starts_with("--") && !a.contains('=') && a != "--expand-env");
-    }
-    false
 }
