@@ -70,7 +70,9 @@ pub fn print(text: &str) -> Result<()> {
         .map_err(|e| Error::new(format!("cannot write to stdout: {}", describe_io(&e))))
 }
 
-/// An io::Error as the errno text the other messages use.
+/// An io::Error as the errno text the other messages use. Out of line: it
+/// has callers in every applet.
+#[inline(never)]
 pub fn describe_io(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(errno) => crate::error::describe(nix::errno::Errno::from_raw(errno)),

@@ -195,16 +195,22 @@ impl Buffer {
     }
 }
 
-/// The body as far as it was read, and whether `expect` was in it.
-struct Body<'a> {
-    data: Vec<u8>,
+/// The body (or a tcp:// reply) as far as it was read, and whether
+/// `expect` was in it.
+pub(super) struct Body<'a> {
+    pub(super) data: Vec<u8>,
     expect: &'a [u8],
-    found: bool,
+    pub(super) found: bool,
 }
 
-impl Body<'_> {
+impl<'a> Body<'a> {
+    /// Nothing read yet: the empty text is found in the first bytes read.
+    pub(super) fn new(expect: &'a [u8]) -> Self {
+        Body { data: Vec::new(), expect, found: false }
+    }
+
     /// Takes bytes; true when no more are wanted.
-    fn take(&mut self, bytes: &[u8]) -> bool {
+    pub(super) fn take(&mut self, bytes: &[u8]) -> bool {
         let from = self.data.len().saturating_sub(self.expect.len());
         let room = BODY_LIMIT - self.data.len();
         self.data.extend_from_slice(&bytes[..bytes.len().min(room)]);

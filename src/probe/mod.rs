@@ -14,9 +14,9 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant, SystemTime};
 
-use nix::errno::Errno;
 
-use crate::error::{describe, Error, Result};
+use crate::cli::describe_io;
+use crate::error::{Error, Result};
 
 /// How much of an answer is ever read: the body only as far as `--expect`
 /// needs, and never more than this.
@@ -321,18 +321,11 @@ impl Fault {
     pub fn io(e: &io::Error, waiting_for: &'static str) -> Fault {
         match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Fault::Timeout(waiting_for),
-            _ => Fault::Seen(io_text(e)),
+            _ => Fault::Seen(describe_io(e)),
         }
     }
 }
 
-#[inline(never)]
-fn io_text(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(errno) => describe(Errno::from_raw(errno)),
-        None => e.to_string(),
-    }
-}
 
 /// Checks one target within `deadline`. Err is the line to print (without
 /// the applet's prefix): target, what was seen, time taken.
@@ -381,7 +374,7 @@ fn check_inner(target: &Target, options: &Options, deadline: Instant) -> std::re
 }
 
 fn check_file(path: &str, options: &Options) -> std::result::Result<String, Fault> {
-    let meta = std::fs::metadata(path).map_err(|e| Fault::seen(io_text(&e)))?;
+    let meta = std::fs::metadata(path).map_err(|e| Fault::seen(describe_io(&e)))?;
     let mut seen = String::from("present");
     if let Some(max_age) = options.max_age {
         // A clock stepped back makes a fresh file look future-dated: fresh.
@@ -396,8 +389,8 @@ fn check_file(path: &str, options: &Options) -> std::result::Result<String, Faul
     }
     if let Some(expect) = &options.expect {
         let mut body = Vec::new();
-        let file = std::fs::File::open(path).map_err(|e| Fault::seen(io_text(&e)))?;
-        file.take(BODY_LIMIT as u64).read_to_end(&mut body).map_err(|e| Fault::seen(io_text(&e)))?;
+        let file = std::fs::File::open(path).map_err(|e| Fault::seen(describe_io(&e)))?;
+        file.take(BODY_LIMIT as u64).read_to_end(&mut body).map_err(|e| Fault::seen(describe_io(&e)))?;
         if !contains(&body, expect.as_bytes()) {
             return Err(Fault::seen(format!("does not contain {expect:?} (read {} bytes)", body.len())));
         }
@@ -415,24 +408,22 @@ fn talk(stream: &mut Deadlined, options: &Options) -> std::result::Result<String
     let Some(expect) = &options.expect else {
         return Ok("connected".into());
     };
-    let mut reply = Vec::new();
+    let mut reply = http::Body::new(expect.as_bytes());
     let mut chunk = [0u8; 4096];
     loop {
         let n = match stream.read(&mut chunk) {
             Ok(n) => n,
-            Err(e) if reply.is_empty() => return Err(Fault::io(&e, "no answer")),
+            Err(e) if reply.data.is_empty() => return Err(Fault::io(&e, "no answer")),
             Err(e) => return Err(Fault::io(&e, "the expected text did not come")),
         };
         if n == 0 {
-            return Err(Fault::seen(format!("closed without {expect:?} (read {} bytes)", reply.len())));
+            return Err(Fault::seen(format!("closed without {expect:?} (read {} bytes)", reply.data.len())));
         }
-        let from = reply.len().saturating_sub(expect.len());
-        reply.extend_from_slice(&chunk[..n.min(BODY_LIMIT - reply.len())]);
-        if contains(&reply[from..], expect.as_bytes()) {
-            return Ok(format!("answered {expect:?}"));
-        }
-        if reply.len() >= BODY_LIMIT {
-            return Err(Fault::seen(format!("no {expect:?} in the first 64 KiB")));
+        if reply.take(&chunk[..n]) {
+            return match reply.found {
+                true => Ok(format!("answered {expect:?}")),
+                false => Err(Fault::seen(format!("no {expect:?} in the first 64 KiB"))),
+            };
         }
     }
 }
@@ -469,7 +460,7 @@ fn connect(host: &Host, port: u16, deadline: Instant) -> std::result::Result<Tcp
 /// A unix socket connects at once or not at all (ECONNREFUSED, ENOENT),
 /// except with a full backlog, which the deadline then does not bound.
 fn connect_unix(path: &str) -> std::result::Result<UnixStream, Fault> {
-    UnixStream::connect(path).map_err(|e| Fault::seen(io_text(&e)))
+    UnixStream::connect(path).map_err(|e| Fault::seen(describe_io(&e)))
 }
 
 /// The time left, None once the deadline has passed (a zero timeout would
