@@ -88,13 +88,13 @@ impl std::fmt::Display for Unread {
         match self.errno {
             // Another uid's files are 0400 or 0500: root needs
             // CAP_DAC_OVERRIDE for the mode and CAP_SYS_PTRACE for the check.
-            Errno::EACCES | Errno::EPERM => match TARGET_UID.get() {
-                Some(uid) => write!(
-                    f,
-                    " (needs CAP_SYS_PTRACE and CAP_DAC_OVERRIDE, or the process's own uid: run as root, or as uid {uid})"
-                ),
-                None => f.write_str(" (needs CAP_SYS_PTRACE and CAP_DAC_OVERRIDE, or the process's own uid: run as root)"),
-            },
+            Errno::EACCES | Errno::EPERM => {
+                f.write_str(" (needs CAP_SYS_PTRACE and CAP_DAC_OVERRIDE, or the process's own uid: run as root")?;
+                if let Some(uid) = TARGET_UID.get() {
+                    write!(f, ", or as uid {uid}")?;
+                }
+                f.write_str(")")
+            }
             Errno::ESRCH => f.write_str(" (the process has exited)"),
             _ => Ok(()),
         }
