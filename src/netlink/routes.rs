@@ -7,13 +7,12 @@ use std::net::IpAddr;
 
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{RtAddrFamily, RtScope, RtTable, Rta, RtmF, Rtn, Rtprot};
-use neli::err::SerError;
 use neli::rtnl::{Rtattr, RtattrBuilder, Rtmsg, RtmsgBuilder};
 use neli::types::{Buffer, RtBuffer};
 use neli::{Size, ToBytes};
 use nix::errno::Errno;
 
-use super::wire::Failure;
+use super::wire::{unbuilt, Failure};
 use super::{failed, CAP_HINT};
 use crate::error::Error;
 use crate::route::{Family, RouteSpec, TABLE_MAIN};
@@ -69,12 +68,12 @@ pub(super) fn family(family: Family) -> RtAddrFamily {
     }
 }
 
-fn attribute(kind: Rta, payload: impl Size + ToBytes) -> Result<Rtattr<Rta, Buffer>, Failure> {
+fn attribute<T: Size>(kind: T, payload: impl Size + ToBytes) -> Result<Rtattr<T, Buffer>, Failure> {
     RtattrBuilder::default()
         .rta_type(kind)
         .rta_payload(payload)
         .build()
-        .map_err(|e| Failure::Socket(format!("building the request: {e}")))
+        .map_err(unbuilt)
 }
 
 fn address(kind: Rta, address: IpAddr) -> Result<Rtattr<Rta, Buffer>, Failure> {
@@ -108,14 +107,8 @@ pub(super) fn route_message(route: &CheckedRoute, change: Change) -> Result<Rtms
     }
     if let Some(mtu) = spec.mtu {
         // RTA_METRICS nests one attribute: RTAX_MTU, a u32.
-        let mtu = RtattrBuilder::default()
-            .rta_type(RTAX_MTU)
-            .rta_payload(mtu)
-            .build()
-            .map_err(|e| Failure::Socket(format!("building the request: {e}")))?;
-        let metrics = attribute(Rta::Metrics, Buffer::new())?
-            .nest(&mtu)
-            .map_err(|e: SerError| Failure::Socket(format!("building the request: {e}")))?;
+        let mtu = attribute(RTAX_MTU, mtu)?;
+        let metrics = attribute(Rta::Metrics, Buffer::new())?.nest(&mtu).map_err(unbuilt)?;
         attrs.push(metrics);
     }
     RtmsgBuilder::default()
@@ -137,7 +130,7 @@ pub(super) fn route_message(route: &CheckedRoute, change: Change) -> Result<Rtms
         .rtm_flags(RtmF::from_bits_retain(if spec.onlink { RTNH_F_ONLINK } else { 0 }))
         .rtattrs(attrs)
         .build()
-        .map_err(|e| Failure::Socket(format!("building the request: {e}")))
+        .map_err(unbuilt)
 }
 
 /// The kernel's refusal as one line: the route, the cause, the fix.

@@ -6,7 +6,6 @@
 //! the header size from the length the kernel claims, and a short length
 //! would make that underflow (a panic, or a huge allocation).
 
-use std::fmt::Debug;
 use std::io::{self, Cursor};
 
 use neli::consts::nl::{NlmF, Nlmsg, NlmsgerrAttr};
@@ -47,9 +46,10 @@ fn malformed(what: impl std::fmt::Display) -> Failure {
     Failure::Socket(format!("malformed answer from the kernel ({what})"))
 }
 
-/// What neli sends as a request's payload: Rtmsg, Ifinfomsg.
-pub(super) trait Body: Size + ToBytes + Debug {}
-impl<P: Size + ToBytes + Debug> Body for P {}
+/// neli refused to build or write a request.
+pub(super) fn unbuilt(e: impl std::fmt::Display) -> Failure {
+    Failure::Socket(format!("building the request: {e}"))
+}
 
 pub(super) struct Wire {
     pub(super) socket: NlSocket,
@@ -76,14 +76,15 @@ impl Wire {
 
     /// Sends one request and collects the answer: a dump's messages up to
     /// DONE, or nothing up to the ACK.
-    pub(super) fn request<B: Body>(
+    /// The payload is what neli sends as one: Rtmsg, Ifinfomsg.
+    pub(super) fn request(
         &mut self,
         kind: Rtm,
         flags: NlmF,
-        body: B,
+        body: impl Size + ToBytes,
     ) -> Result<Vec<Nlmsghdr<u16, Buffer>>, Failure> {
         let mut payload = Cursor::new(Vec::with_capacity(body.padded_size()));
-        body.to_bytes(&mut payload).map_err(|e| Failure::Socket(format!("building the request: {e}")))?;
+        body.to_bytes(&mut payload).map_err(unbuilt)?;
         self.exchange(kind, flags, Buffer::from(payload.into_inner()))
     }
 
@@ -97,10 +98,10 @@ impl Wire {
             .nl_seq(self.seq)
             .nl_payload(NlPayload::Payload(body))
             .build()
-            .map_err(|e| Failure::Socket(format!("building the request: {e}")))?;
+            .map_err(unbuilt)?;
         let mut bytes = Cursor::new(std::mem::take(&mut self.out));
         bytes.get_mut().clear();
-        message.to_bytes(&mut bytes).map_err(|e| Failure::Socket(format!("building the request: {e}")))?;
+        message.to_bytes(&mut bytes).map_err(unbuilt)?;
         let sent = self.socket.send(bytes.get_ref(), Msg::empty());
         self.out = bytes.into_inner();
         sent?;
