@@ -79,7 +79,8 @@ pub struct SignalState {
     ttin: SigAction,
     ttou: SigAction,
     chld: SigAction,
-    forwarded: libc::sigset_t,
+    /// What was blocked, built once: the set every wake-up waits on.
+    blocked: libc::sigset_t,
 }
 
 /// Replaces this process with the command, PATH-searched as execvp does but
@@ -177,10 +178,10 @@ fn c_strings(argv: &[String]) -> Result<Vec<CString>> {
 /// were given ignored is set to the default: ignored, the kernel would reap
 /// the command itself and its exit status would be lost.
 pub fn configure_signals() -> Result<SignalState> {
-    let forwarded = forwarded_signals();
+    let blocked = blocked_signals();
     let mut mask = SigSet::empty();
     // SAFETY: the set was built by sigemptyset/sigaddset.
-    let block = unsafe { SigSet::from_sigset_t_unchecked(blocked_signals()) };
+    let block = unsafe { SigSet::from_sigset_t_unchecked(blocked) };
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut mask))
         .map_err(|e| Error::sys("blocking signals", e, None))?;
     let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
@@ -192,7 +193,7 @@ pub fn configure_signals() -> Result<SignalState> {
     // SAFETY: installing SIG_DFL runs no code of ours in signal context.
     let chld =
         unsafe { sigaction(Signal::SIGCHLD, &default) }.map_err(|e| Error::sys("defaulting SIGCHLD", e, None))?;
-    Ok(SignalState { mask, ttin, ttou, chld, forwarded })
+    Ok(SignalState { mask, ttin, ttou, chld, blocked })
 }
 
 /// Every catchable signal except SIGCHLD and the fault signals, real-time
@@ -226,12 +227,6 @@ fn blocked_signals() -> libc::sigset_t {
     // SAFETY: `set` is an initialised sigset_t and SIGCHLD a valid signal.
     unsafe { libc::sigaddset(&mut set, libc::SIGCHLD) };
     set
-}
-
-/// Whether the signal numbered `sig` is one that `supervise` forwards.
-pub fn is_forwarded(state: &SignalState, sig: libc::c_int) -> bool {
-    // SAFETY: `forwarded` is an initialised set; sigismember only reads it.
-    unsafe { libc::sigismember(&state.forwarded, sig) == 1 }
 }
 
 /// Forks and execs the command in the child, with the signal mask and the
@@ -308,11 +303,11 @@ fn restore_signals(state: &SignalState) {
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&state.mask), None);
 }
 
-/// Waits for one of the signals `configure_signals` blocked, at most
-/// `timeout` when given. Ok(None) when the time ran out; an error other than
-/// that or EINTR is fatal: the init can no longer take its signals.
-fn wait_signal(timeout: Option<Duration>) -> Result<Option<libc::c_int>> {
-    let set = blocked_signals();
+/// Waits for one of the signals `configure_signals` blocked (its
+/// `blocked`), at most `timeout` when given. Ok(None) when the time ran out;
+/// an error other than that or EINTR is fatal: the init can no longer take
+/// its signals.
+fn wait_signal(set: &libc::sigset_t, timeout: Option<Duration>) -> Result<Option<libc::c_int>> {
     let spec = timeout.map(timespec);
     let spec_ptr = spec.as_ref().map_or(std::ptr::null(), |s| s as *const libc::timespec);
     loop {
@@ -320,7 +315,7 @@ fn wait_signal(timeout: Option<Duration>) -> Result<Option<libc::c_int>> {
         // `info`; with a null timeout it waits without limit.
         let sig = unsafe {
             let mut info: libc::siginfo_t = std::mem::zeroed();
-            libc::sigtimedwait(&set, &mut info, spec_ptr)
+            libc::sigtimedwait(set, &mut info, spec_ptr)
         };
         if sig > 0 {
             return Ok(Some(sig));
@@ -497,20 +492,21 @@ pub fn supervise_observing(
     let mut held = stop::TermDelay::default();
     loop {
         let timeout = [shed_at, held.due()].into_iter().flatten().min();
-        match wait_signal(timeout.map(|at| at.saturating_duration_since(Instant::now())))? {
+        match wait_signal(&state.blocked, timeout.map(|at| at.saturating_duration_since(Instant::now())))? {
             Some(libc::SIGCHLD) => {
                 if let Some(status) = reap(child) {
-                    stop::end_leftovers(options)?;
+                    stop::end_leftovers(options, &state.blocked)?;
                     return Ok(status);
                 }
             }
-            Some(sig) if is_forwarded(state, sig) => {
+            // Every other signal waited on is a forwarded one.
+            Some(sig) => {
                 seen(sig);
                 for sig in held.on_signal(sig, options.term_delay) {
                     forward(child, sig, options);
                 }
             }
-            Some(_) | None => {}
+            None => {}
         }
         let now = Instant::now();
         if held.release_if_due(now) {

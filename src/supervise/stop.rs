@@ -168,7 +168,7 @@ impl TermDelay {
 /// up to `--stop-grace` for them to go, then SIGKILL to the rest, and every
 /// one reaped. Without it they would die by SIGKILL when the engine tears
 /// the namespace down, with no chance to flush.
-pub(super) fn end_leftovers(options: Options) -> Result<()> {
+pub(super) fn end_leftovers(options: Options, blocked: &libc::sigset_t) -> Result<()> {
     let grace = options.stop_grace;
     if grace.is_zero() || nix::unistd::getpid().as_raw() != 1 || !reap_all() {
         return Ok(());
@@ -184,7 +184,7 @@ pub(super) fn end_leftovers(options: Options) -> Result<()> {
             return Ok(());
         };
         // SIGCHLD wakes us; anything else sent now is for no one.
-        wait_signal(Some(left))?;
+        wait_signal(blocked, Some(left))?;
     }
     Ok(())
 }
