@@ -200,10 +200,11 @@ impl Plan {
             None => WAIT_TIMEOUT,
         };
         let pid1 = nix::unistd::getpid().as_raw() == 1;
+        let supervise = args.init || (pid1 && !args.exec);
         let (term_delay, map_exit, stop_grace) =
             (args.term_delay.as_deref(), args.map_exit.as_deref(), args.stop_grace.as_deref());
         let stop = supervise::Stop::resolve(term_delay, map_exit, stop_grace, &|name| setting(env, name))?;
-        if let Some(what) = stop.needs_init().filter(|_| !args.init && (args.exec || !pid1)) {
+        if let Some(what) = stop.needs_init().filter(|_| !supervise) {
             let why = if args.exec { "--exec leaves no init" } else { "not PID 1 (add --init)" };
             return Err(Error::new(format!("{what} needs dhi-bootstrap as the init: {why}")));
         }
@@ -220,7 +221,7 @@ impl Plan {
             routes,
             user,
             command,
-            supervise: args.init || (pid1 && !args.exec),
+            supervise,
             group_signals: args.group_signals,
             stop,
         })
