@@ -292,7 +292,7 @@ fn run(plan: &Plan, signals: &SignalState) -> Result<u8> {
         let Some(interval) = plan.interval else {
             return Ok(0);
         };
-        if stopped || stop_signal(interval)?.is_some() {
+        if stopped || supervise::wait_for_stop(interval)?.is_some() {
             return Ok(0);
         }
     }
@@ -381,7 +381,7 @@ fn lock(plan: &Plan) -> Result<Locked> {
             );
             return Ok(Locked::Busy);
         }
-        if let Some(sig) = stop_signal(Duration::from_millis(100))? {
+        if let Some(sig) = supervise::wait_for_stop(Duration::from_millis(100))? {
             return Ok(Locked::Stopped(sig));
         }
     }
@@ -397,9 +397,4 @@ fn run_command(argv: &[String], signals: &SignalState) -> Result<(u8, bool)> {
 
 fn is_stop(sig: i32) -> bool {
     sig == Signal::SIGTERM as i32 || sig == Signal::SIGINT as i32
-}
-
-/// Sleeps for `time`, or until SIGTERM or SIGINT, which it returns.
-fn stop_signal(time: Duration) -> Result<Option<i32>> {
-    supervise::wait_for_stop(time)
 }
