@@ -66,13 +66,13 @@ fn multicall(args: &[OsString]) -> u8 {
         None | Some("--help") | Some("-h") | Some("help") => out(&usage()),
         Some("--list") => out(&APPLETS.iter().map(|applet| format!("{}\n", applet.name)).collect::<String>()),
         Some("--version") | Some("-V") => {
-            outln!(
-                "hardbox {} ({}, commit {}, rustc {})",
+            out(&format!(
+                "hardbox {} ({}, commit {}, rustc {})\n",
                 env!("CARGO_PKG_VERSION"),
                 env!("HARDBOX_TARGET"),
                 env!("HARDBOX_COMMIT"),
                 env!("HARDBOX_RUSTC")
-            )
+            ))
         }
         Some("--install") => install_links(&args[2..]),
         Some(name) => unknown(name),
@@ -89,12 +89,6 @@ fn out(text: &str) -> u8 {
         }
     }
 }
-
-/// `println!` with the write error handled: the exit status.
-macro_rules! outln {
-    ($($arg:tt)*) => { out(&format!("{}\n", format_args!($($arg)*))) };
-}
-use outln;
 
 fn unknown(name: &str) -> u8 {
     error!("unknown applet '{name}' (see hardbox --list)");
