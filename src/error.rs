@@ -63,6 +63,11 @@ impl fmt::Display for Error {
     }
 }
 
+/// The errno of an io::Error from a system call (EIO for one that has none).
+pub fn errno_of(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
 /// strerror in the lower case that reads well in the middle of a line.
 /// The texts are ASCII, so ASCII lower case does, without std's 12 kB
 /// Unicode case table.

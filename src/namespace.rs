@@ -160,10 +160,10 @@ impl Target {
             let ours = match std::fs::metadata(format!("/proc/self/ns/{name}")) {
                 Ok(meta) => meta,
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) && Path::new("/proc/self/ns").exists() => continue,
-                Err(e) => return Err(self.proc_error("ns", "for -a", io_errno(&e))),
+                Err(e) => return Err(self.proc_error("ns", "for -a", crate::error::errno_of(&e))),
             };
             let theirs = std::fs::metadata(format!("/proc/{}/ns/{name}", self.pid))
-                .map_err(|e| self.proc_error(&format!("ns/{name}"), "for -a", io_errno(&e)))?;
+                .map_err(|e| self.proc_error(&format!("ns/{name}"), "for -a", crate::error::errno_of(&e)))?;
             if (ours.dev(), ours.ino()) != (theirs.dev(), theirs.ino()) {
                 differ = differ | *kind;
             }
@@ -176,7 +176,7 @@ impl Target {
     pub fn open_dir(&self, which: &str) -> Result<OwnedFd> {
         File::open(format!("/proc/{}/{which}", self.pid))
             .map(OwnedFd::from)
-            .map_err(|e| self.proc_error(which, &format!("for the target's {which}"), io_errno(&e)))
+            .map_err(|e| self.proc_error(which, &format!("for the target's {which}"), crate::error::errno_of(&e)))
     }
 
     /// Enters the namespaces `kinds` of the target: all or none where the
@@ -206,7 +206,7 @@ impl Target {
         let mut files = Vec::new();
         for (kind, name) in ORDER.iter().filter(|(kind, _)| kinds.contains(*kind)) {
             let file = File::open(format!("/proc/{}/ns/{name}", self.pid)).map_err(|e| {
-                self.proc_error(&format!("ns/{name}"), "to enter namespaces on this kernel", io_errno(&e))
+                self.proc_error(&format!("ns/{name}"), "to enter namespaces on this kernel", crate::error::errno_of(&e))
             })?;
             files.push((*kind, file));
         }
@@ -294,10 +294,6 @@ pub fn become_root(groups_dropped: bool) -> Result<()> {
 
 fn no_process(pid: libc::pid_t) -> Error {
     Error::new(format!("no process {pid}"))
-}
-
-fn io_errno(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 fn pidfd_open(pid: libc::pid_t) -> std::result::Result<OwnedFd, Errno> {

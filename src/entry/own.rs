@@ -24,7 +24,7 @@ use nix::errno::Errno;
 
 use crate::cli;
 use crate::entry::CAP_CHOWN;
-use crate::error::{Error, Result};
+use crate::error::{errno_of, Error, Result};
 use crate::privilege::has_effective;
 
 /// Deeper than any volume's tree; it bounds the descriptors held open (one
@@ -122,10 +122,6 @@ pub fn resolve(source: &str, specs: &[Spec], user: Option<(u32, u32)>) -> Result
             }
         })
         .collect()
-}
-
-fn errno_of(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// Gives the tree away. An error stops the walk; the command then never

@@ -153,7 +153,7 @@ enum ReadError {
 
 impl From<std::io::Error> for ReadError {
     fn from(e: std::io::Error) -> Self {
-        ReadError::Sys(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+        ReadError::Sys(crate::error::errno_of(&e))
     }
 }
 

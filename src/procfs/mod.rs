@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 
-use crate::error::{describe, Error, Result};
+use crate::error::{describe, errno_of, Error, Result};
 use crate::privilege::cap_name;
 use crate::record::utc;
 use parse::{Limit, Mount, Socket, Status};
@@ -149,10 +149,6 @@ impl Proc {
 
 fn lossy(bytes: Vec<u8>) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
-}
-
-fn errno_of(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 fn read_path(path: &str) -> std::result::Result<Vec<u8>, Errno> {
