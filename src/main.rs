@@ -65,15 +65,13 @@ fn multicall(args: &[OsString]) -> u8 {
     match first.as_deref() {
         None | Some("--help") | Some("-h") | Some("help") => out(&usage()),
         Some("--list") => out(&APPLETS.iter().map(|applet| format!("{}\n", applet.name)).collect::<String>()),
-        Some("--version") | Some("-V") => {
-            out(&format!(
-                "hardbox {} ({}, commit {}, rustc {})\n",
-                env!("CARGO_PKG_VERSION"),
-                env!("HARDBOX_TARGET"),
-                env!("HARDBOX_COMMIT"),
-                env!("HARDBOX_RUSTC")
-            ))
-        }
+        Some("--version") | Some("-V") => out(&format!(
+            "hardbox {} ({}, commit {}, rustc {})\n",
+            env!("CARGO_PKG_VERSION"),
+            env!("HARDBOX_TARGET"),
+            env!("HARDBOX_COMMIT"),
+            env!("HARDBOX_RUSTC")
+        )),
         Some("--install") => install_links(&args[2..]),
         Some(name) => unknown(name),
     }

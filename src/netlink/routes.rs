@@ -69,11 +69,7 @@ pub(super) fn family(family: Family) -> RtAddrFamily {
 }
 
 fn attribute<T: Size>(kind: T, payload: impl Size + ToBytes) -> Result<Rtattr<T, Buffer>, Failure> {
-    RtattrBuilder::default()
-        .rta_type(kind)
-        .rta_payload(payload)
-        .build()
-        .map_err(unbuilt)
+    RtattrBuilder::default().rta_type(kind).rta_payload(payload).build().map_err(unbuilt)
 }
 
 fn address(kind: Rta, address: IpAddr) -> Result<Rtattr<Rta, Buffer>, Failure> {

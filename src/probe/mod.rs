@@ -14,7 +14,6 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant, SystemTime};
 
-
 use crate::cli::describe_io;
 use crate::error::{Error, Result};
 
@@ -325,7 +324,6 @@ impl Fault {
         }
     }
 }
-
 
 /// Checks one target within `deadline`. Err is the line to print (without
 /// the applet's prefix): target, what was seen, time taken.
