@@ -10,8 +10,6 @@
 
 use std::io::ErrorKind;
 
-use nix::errno::Errno;
-
 use super::lines::{self, IdField};
 use crate::error::{Error, Result};
 
@@ -109,7 +107,7 @@ impl Accounts for System {
     }
 }
 
-fn account(user: &uzers::User) -> Account {
+pub(super) fn account(user: &uzers::User) -> Account {
     use uzers::os::unix::UserExt;
     Account {
         name: user.name().to_string_lossy().into_owned(),
@@ -148,10 +146,7 @@ fn read(path: &str, what: &str) -> Result<Vec<u8>> {
     match std::fs::read(path) {
         Ok(text) => Ok(text),
         Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) => Ok(Vec::new()),
-        Err(e) => {
-            let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-            Err(Error::sys(format!("looking up {what}: reading {path}"), errno, None))
-        }
+        Err(e) => Err(Error::sys(format!("looking up {what}: reading {path}"), crate::error::errno_of(&e), None)),
     }
 }
 
@@ -172,10 +167,9 @@ fn changed(path: &str, name: &str) -> Error {
 }
 
 fn not_spelled(path: &str, number: usize, name: &str, ids: &[u32]) -> Error {
-    let read: Vec<String> = ids.iter().map(u32::to_string).collect();
     Error::new(format!(
         "{path} line {number} ({name:?}): musl reads its ids as {}, which the line does not spell in decimal \
          (out of range, or empty?): fix the line",
-        read.join(",")
+        super::list(ids)
     ))
 }

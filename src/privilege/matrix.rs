@@ -5,13 +5,11 @@
 //! Test code only (`#[cfg(test)]` in mod.rs): its `expect`s are assertions
 //! on a row, and fail the test that reaches them.
 
-use std::sync::Arc;
-
 use uzers::mock::{Group, MockUsers, User};
 use uzers::os::unix::{GroupExt, UserExt};
 use uzers::{AllGroups, Groups, Users};
 
-use super::accounts::{Account, Accounts};
+use super::accounts::{account, Account, Accounts};
 use super::fixtures::{dropped, root_caller};
 use super::*;
 
@@ -33,15 +31,6 @@ impl Accounts for MockUsers {
     fn member_of(&self, user: &str, gid: u32) -> Result<Vec<u32>> {
         let listing = self.get_all_groups().filter(|group| group.members().iter().any(|member| member == user));
         Ok(listing.map(Group::gid).chain([gid]).collect())
-    }
-}
-
-fn account(user: &Arc<User>) -> Account {
-    Account {
-        name: user.name().to_string_lossy().into_owned(),
-        uid: user.uid(),
-        gid: user.primary_group_id(),
-        dir: user.home_dir().to_string_lossy().into_owned(),
     }
 }
 
