@@ -8,9 +8,8 @@ use std::fmt;
 use nix::errno::Errno;
 
 use crate::cli;
-use crate::entry::CAP_SYS_RESOURCE;
 use crate::error::{Error, Result};
-use crate::privilege::has_effective;
+use crate::privilege::{has_effective, CAP_SYS_RESOURCE};
 
 #[cfg(target_env = "gnu")]
 type Resource = libc::__rlimit_resource_t;

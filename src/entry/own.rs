@@ -23,9 +23,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use nix::errno::Errno;
 
 use crate::cli;
-use crate::entry::CAP_CHOWN;
 use crate::error::{errno_of, Error, Result};
-use crate::privilege::has_effective;
+use crate::privilege::{has_effective, CAP_CHOWN};
 
 /// Deeper than any volume's tree; it bounds the descriptors held open (one
 /// per level) and the walk's stack.

@@ -52,6 +52,10 @@ pub const CAP_NAMES: [&str; 41] = [
     "checkpoint_restore",
 ];
 
+/// capability(7) numbers: the entrypoint steps need CHOWN (--own) and
+/// SYS_RESOURCE (raising a hard limit); the drop needs the other three.
+pub const CAP_CHOWN: u32 = 0;
+pub const CAP_SYS_RESOURCE: u32 = 24;
 pub(super) const CAP_SETGID: u32 = 6;
 pub(super) const CAP_SETUID: u32 = 7;
 pub(super) const CAP_SETPCAP: u32 = 8;
@@ -202,6 +206,16 @@ pub(super) fn capset(caps: CapSet) -> std::result::Result<(), Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_effective_set_is_what_proc_says() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let hex = status.lines().find_map(|line| line.strip_prefix("CapEff:")).unwrap().trim();
+        let eff = u64::from_str_radix(hex, 16).unwrap();
+        for cap in [CAP_CHOWN, CAP_SYS_RESOURCE, 40] {
+            assert_eq!(has_effective(cap).unwrap(), eff & (1 << cap) != 0, "cap {cap}");
+        }
+    }
 
     #[test]
     fn capability_names() {

@@ -26,7 +26,7 @@ mod lines;
 mod matrix;
 mod spec;
 
-pub use caps::{cap_name, has_effective, parse_caps, CapSet, CAP_NAMES};
+pub use caps::{cap_name, has_effective, parse_caps, CapSet, CAP_CHOWN, CAP_NAMES, CAP_SYS_RESOURCE};
 pub use drop::drop;
 pub use env::{apply_environment, search_path};
 pub use spec::{parse_groups, Id, UserSpec};
