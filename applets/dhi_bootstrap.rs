@@ -148,7 +148,7 @@ impl Plan {
             return Err(Error::new("no command given (usage: dhi-bootstrap [OPTIONS] [--] COMMAND [ARG...])"));
         }
         let secrets = match list(&args.file_env, "--file-env", "FILE_ENV", env)? {
-            Some((source, list)) => secrets::resolve(source, &list, env)?,
+            Some((source, list)) => secrets::resolve(source, &list, &|name| setting(env, name))?,
             None => FileEnv::default(),
         };
         let umask = match (&args.umask, setting(env, "UMASK")?) {

@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 /// environment.
 pub const MAX_SIZE: usize = 1 << 20;
 
-/// The environment, as a lookup that tests can fake (empty counts as unset).
+/// The environment, as a lookup that tests can fake; the caller's counts
+/// an empty value as unset.
 pub type Env<'a> = &'a dyn Fn(&str) -> Result<Option<String>>;
 
 /// One NAME of the list and what its file gave.
@@ -98,10 +99,10 @@ pub fn resolve(source: &str, list: &str, env: Env) -> Result<FileEnv> {
             return Err(Error::new(format!("{source} {list:?}: {name} given twice")));
         }
         let file_var = file_var(name);
-        let file = match setting(env, &file_var)? {
+        let file = match env(&file_var)? {
             None => None,
             Some(path) => {
-                if setting(env, name)?.is_some() {
+                if env(name)?.is_some() {
                     return Err(Error::new(format!(
                         "{source}: both {name} and {file_var} are set: unset one (the value would be ambiguous)"
                     )));
@@ -131,10 +132,6 @@ fn hint(errno: Errno) -> Option<&'static str> {
         Errno::EACCES | Errno::EPERM => Some("hardbox reads it before the drop: start the container as root"),
         _ => None,
     }
-}
-
-fn setting(env: Env, name: &str) -> Result<Option<String>> {
-    Ok(env(name)?.filter(|value| !value.is_empty()))
 }
 
 /// A portable environment variable name, as POSIX defines it.
